@@ -1,0 +1,31 @@
+"""TensorFlow backend plug-in."""
+
+import backends
+
+NAME = "tensorflow"
+PACKAGES = ("keras", "tensorflow")
+
+
+def unavailable_reason() -> str | None:
+    return backends.missing_packages_reason(NAME, ("tensorflow",))
+
+
+def worker_environment(threads: int) -> dict[str, str]:
+    environment = backends.base_environment(NAME, threads)
+    environment.update(
+        {
+            "TF_NUM_INTRAOP_THREADS": str(threads),
+            "TF_NUM_INTEROP_THREADS": "1",
+            # Deterministic kernels where TensorFlow has a choice.
+            "TF_DETERMINISTIC_OPS": "1",
+            # Hide the start-up notices about CUDA and CPU instructions.
+            "TF_CPP_MIN_LOG_LEVEL": "2",
+        }
+    )
+    return environment
+
+
+def configure_worker(threads: int) -> None:
+    import tensorflow
+
+    tensorflow.config.experimental.enable_op_determinism()

@@ -1,0 +1,23 @@
+"""PyTorch backend plug-in."""
+
+import backends
+
+NAME = "torch"
+PACKAGES = ("keras", "torch")
+
+
+def unavailable_reason() -> str | None:
+    return backends.missing_packages_reason(NAME, ("torch",))
+
+
+def worker_environment(threads: int) -> dict[str, str]:
+    return backends.base_environment(NAME, threads)
+
+
+def configure_worker(threads: int) -> None:
+    import torch
+
+    torch.set_num_threads(threads)
+    # warn_only: an operation without a deterministic kernel logs a warning
+    # instead of stopping the run.
+    torch.use_deterministic_algorithms(True, warn_only=True)

@@ -1,0 +1,1 @@
+"""aebench: autoencoder benchmark harness."""

@@ -1,0 +1,179 @@
+"""Command line: `aebench` or `python -m bench`.
+
+    aebench [run] [options]     train and score a grid, then write the report
+    aebench report FOLDER       rewrite the tables and figures of a finished grid
+"""
+
+import argparse
+import dataclasses
+import datetime
+import logging
+import os
+import pathlib
+import sys
+
+import backends
+from bench import config, data
+
+logger = logging.getLogger("bench")
+
+DEFAULT_RESULTS_ROOT = pathlib.Path("results") / "runs"
+
+
+def integer_at_least(minimum: int):
+    """Return an argparse type that accepts integers >= `minimum`."""
+    expected = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {expected}, received {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"expected {expected}, received {value}")
+        return value
+
+    return parse
+
+
+positive_int = integer_at_least(1)
+non_negative_int = integer_at_least(0)
+
+
+def run_parser() -> argparse.ArgumentParser:
+    profiles = "; ".join(f"{p.name}: {p.description}" for p in config.PROFILES.values())
+    parser = argparse.ArgumentParser(
+        prog="aebench",
+        description=(
+            "Train stacked, convolutional and recurrent Keras autoencoders on MNIST and "
+            "Fashion-MNIST over several backends, score them on the test set (MSE, PSNR, "
+            "SSIM, inpainting) and write tables and figures that compare them."
+        ),
+        epilog="To rebuild the tables and figures of an existing output folder: aebench report FOLDER",
+    )
+    parser.add_argument("--profile", choices=config.PROFILES, default="quick", help=f"training budget ({profiles}); default: quick")
+    parser.add_argument("--datasets", nargs="+", choices=data.DATASETS, default=list(data.DATASETS), metavar="NAME", help=f"datasets to use, from: {', '.join(data.DATASETS)}; default: all")
+    parser.add_argument("--architectures", nargs="+", choices=config.ARCHITECTURES, default=list(config.ARCHITECTURES), metavar="NAME", help=f"architectures to train, from: {', '.join(config.ARCHITECTURES)}; default: all")
+    parser.add_argument("--backends", nargs="+", choices=backends.BACKENDS, default=list(config.DEFAULT_BACKENDS), metavar="NAME", help=f"Keras backends, from: {', '.join(backends.BACKENDS)}; default: {' '.join(config.DEFAULT_BACKENDS)}. A backend that is not installed is reported as skipped")
+    parser.add_argument("--seeds", nargs="+", type=non_negative_int, default=[0], metavar="SEED", help="random seeds for weight initialisation and shuffling; one run per seed; default: 0")
+    parser.add_argument("--codings-size", type=positive_int, default=config.DEFAULT_CODINGS_SIZE, help=f"size of the codings shared by all architectures; default: {config.DEFAULT_CODINGS_SIZE}")
+    parser.add_argument("--epochs", type=positive_int, help="override the profile's maximum number of epochs")
+    parser.add_argument("--batch-size", type=positive_int, help="override the profile's batch size (images per step)")
+    parser.add_argument("--data-dir", default=data.default_data_dir(), help=f"folder holding mnist/ and fashion-mnist/ with the IDX files; default: ${data.DATA_DIR_ENV}, then the Keras cache, then a download")
+    parser.add_argument("--no-download", action="store_true", help="fail instead of downloading when no local copy of the data is found")
+    parser.add_argument("--output", type=pathlib.Path, help=f"output folder; default: a new timestamped folder under {DEFAULT_RESULTS_ROOT}/")
+    parser.add_argument("--jobs", type=positive_int, default=1, help="runs at the same time, each in its own process; default: 1")
+    return parser
+
+
+def report_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="aebench report",
+        description="Rewrite results.csv, summary.md and the figures of an output folder from its records, without training.",
+    )
+    parser.add_argument("folder", type=pathlib.Path, help="an output folder written by aebench")
+    return parser
+
+
+def setup_logging(log_file: pathlib.Path | None) -> None:
+    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
+    if log_file is not None:
+        handlers.append(logging.FileHandler(log_file))
+    logging.basicConfig(
+        level=logging.INFO,
+        format="%(asctime)s %(levelname)s %(message)s",
+        datefmt="%H:%M:%S",
+        handlers=handlers,
+        force=True,
+    )
+
+
+def check_output(parser: argparse.ArgumentParser, output: pathlib.Path) -> None:
+    if output.exists() and not output.is_dir():
+        parser.error(f"--output {output} is a file; give a folder path instead")
+    try:
+        output.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        parser.error(f"cannot create the output folder {output}: {error.strerror}; choose a writable path")
+    if not os.access(output, os.W_OK):
+        parser.error(f"the output folder {output} is not writable; choose a writable path")
+
+
+def run_command(argv: list[str]) -> int:
+    parser = run_parser()
+    arguments = parser.parse_args(argv)
+    from bench import runner  # after parsing, so --help and usage errors stay fast
+
+    profile = config.PROFILES[arguments.profile]
+    overrides = {}
+    if arguments.epochs is not None:
+        overrides["epochs"] = arguments.epochs
+    if arguments.batch_size is not None:
+        overrides["batch_size"] = arguments.batch_size
+    if overrides:
+        profile = dataclasses.replace(profile, **overrides)
+
+    output = arguments.output
+    if output is None:
+        stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+        output = DEFAULT_RESULTS_ROOT / f"{stamp}-{profile.name}"
+    check_output(parser, output)
+    setup_logging(output / "aebench.log")
+
+    settings = runner.GridSettings(
+        datasets=tuple(dict.fromkeys(arguments.datasets)),
+        architectures=tuple(dict.fromkeys(arguments.architectures)),
+        backends=tuple(dict.fromkeys(arguments.backends)),
+        seeds=tuple(dict.fromkeys(arguments.seeds)),
+        profile=profile,
+        output_dir=output,
+        data_dir=arguments.data_dir,
+        codings_size=arguments.codings_size,
+        jobs=arguments.jobs,
+        allow_download=not arguments.no_download,
+    )
+    try:
+        found = runner.run_grid(settings)
+    except data.DataError as error:
+        logger.error("%s", error)
+        return 1
+    except KeyboardInterrupt:
+        logger.error("interrupted; finished runs are kept in %s", output)
+        return 130
+
+    failed = [record["run_id"] for record in found if record["status"] == "failed"]
+    skipped = [record["run_id"] for record in found if record["status"] == "skipped"]
+    if skipped:
+        logger.warning("%d run(s) skipped: %s", len(skipped), ", ".join(skipped))
+    if failed:
+        logger.error("%d run(s) failed: %s; see their worker.log", len(failed), ", ".join(failed))
+        return 1
+    logger.info("summary: %s", output / "summary.md")
+    return 0
+
+
+def report_command(argv: list[str]) -> int:
+    from bench import report
+
+    parser = report_parser()
+    arguments = parser.parse_args(argv)
+    if not arguments.folder.is_dir():
+        parser.error(f"{arguments.folder} is not a folder; give an output folder written by aebench")
+    setup_logging(None)
+    try:
+        written = report.write_report(arguments.folder)
+    except FileNotFoundError as error:
+        logger.error("%s", error)
+        return 1
+    for path in written:
+        print(path)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    arguments = sys.argv[1:] if argv is None else argv
+    if arguments[:1] == ["report"]:
+        return report_command(arguments[1:])
+    if arguments[:1] == ["run"]:
+        arguments = arguments[1:]
+    return run_command(arguments)

@@ -1,0 +1,142 @@
+"""Executors: they take run specifications and return records.
+
+An executor needs only `run(tasks) -> list of records`, so a grid can be
+sent somewhere else (a cluster, a queue) by adding another class here. The
+local executor starts one worker process per run, because Keras fixes its
+backend at import, and a run that crashes then takes nothing else with it.
+"""
+
+import collections
+import concurrent.futures
+import logging
+import os
+import pathlib
+import re
+import subprocess
+import sys
+import threading
+from typing import Any
+
+import backends
+from bench import provenance, records
+from bench.config import RunSpec
+
+logger = logging.getLogger(__name__)
+
+LOG_TAIL_LINES = 20
+# Lines that the worker's own logger printed; everything else (framework
+# start-up notices) goes to worker.log only.
+WORKER_LOG_LINE = re.compile(r"^\d\d:\d\d:\d\d (INFO|WARNING|ERROR|CRITICAL) ")
+
+
+def unfinished_record(spec: RunSpec, status: str, reason: str) -> dict[str, Any]:
+    """Return the record of a run that was skipped, or that ended without writing its own."""
+    record = records.new_record(spec.run_id, "model", spec.dataset, spec.architecture, spec.backend)
+    record.update(
+        {
+            "status": status,
+            "reason": reason,
+            "seed": spec.seed,
+            "profile": spec.profile.name,
+            "fingerprint": spec.fingerprint(),
+            "spec": spec.to_dict(),
+            "provenance": provenance.collect(backends.get_backend(spec.backend).PACKAGES),
+        }
+    )
+    return record
+
+
+class LocalProcessExecutor:
+    """Run each specification in its own Python process on this machine.
+
+    Args:
+        output_dir: the output folder; each run gets `runs/<run_id>/` in it.
+        jobs: number of runs at the same time.
+        python: the interpreter that runs the workers.
+    """
+
+    def __init__(self, output_dir: pathlib.Path, jobs: int = 1, python: str = sys.executable):
+        if jobs < 1:
+            raise ValueError(f"jobs must be at least 1, received {jobs}.")
+        self.output_dir = output_dir
+        self.jobs = jobs
+        self.python = python
+        self._lock = threading.Lock()
+        self._finished = 0
+        self._processes: set[subprocess.Popen] = set()
+
+    def run(self, specs: list[RunSpec]) -> list[dict[str, Any]]:
+        """Run every specification and return their records in the same order."""
+        self._finished = 0
+        with concurrent.futures.ThreadPoolExecutor(max_workers=self.jobs) as pool:
+            futures = [pool.submit(self._run_one, spec, len(specs)) for spec in specs]
+            try:
+                return [future.result() for future in futures]
+            except KeyboardInterrupt:
+                for future in futures:
+                    future.cancel()
+                self._stop_workers()
+                raise
+
+    def _stop_workers(self) -> None:
+        with self._lock:
+            running = list(self._processes)
+        for process in running:
+            process.terminate()
+
+    def _run_one(self, spec: RunSpec, total: int) -> dict[str, Any]:
+        folder = records.run_folder(self.output_dir, spec.run_id)
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / records.RECORD_NAME).unlink(missing_ok=True)
+        records.write_json(folder / records.SPEC_NAME, spec.to_dict())
+
+        threads = spec.threads or max(1, (os.cpu_count() or 1) // self.jobs)
+        environment = dict(os.environ)
+        environment.update(backends.get_backend(spec.backend).worker_environment(threads))
+        command = [self.python, "-m", "bench.worker", str(folder)]
+        logger.info("%s: started", spec.run_id)
+
+        tail: collections.deque[str] = collections.deque(maxlen=LOG_TAIL_LINES)
+        with open(folder / records.LOG_NAME, "w") as log_file:
+            process = subprocess.Popen(
+                command,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                env=environment,
+                text=True,
+                bufsize=1,
+            )
+            with self._lock:
+                self._processes.add(process)
+            try:
+                for line in process.stdout:
+                    log_file.write(line)
+                    text = line.rstrip()
+                    tail.append(text)
+                    if WORKER_LOG_LINE.match(text):
+                        # Drop the worker's clock time; the runner's log adds its own.
+                        logger.info("%s: %s", spec.run_id, text[len("00:00:00 ") :])
+                    else:
+                        logger.debug("%s: %s", spec.run_id, text)
+                status = process.wait()
+            finally:
+                with self._lock:
+                    self._processes.discard(process)
+
+        record_path = folder / records.RECORD_NAME
+        if record_path.exists():
+            record = records.read_json(record_path)
+        else:
+            reason = (
+                f"the worker exited with status {status} without writing a record; "
+                f"last lines of {folder / records.LOG_NAME}:\n" + "\n".join(tail)
+            )
+            record = unfinished_record(spec, "failed", reason)
+            records.write_json(record_path, record)
+
+        with self._lock:
+            self._finished += 1
+            finished = self._finished
+        logger.info("%s: %s [%d/%d runs done]", spec.run_id, record["status"], finished, total)
+        return record

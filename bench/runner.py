@@ -1,0 +1,158 @@
+"""Run a grid: check the inputs, train every model, add the reference rows, report.
+
+The grid is a list of independent `RunSpec`s handed to an executor. The data
+is loaded and validated here first, so a missing or corrupt file stops the
+grid before any training starts.
+"""
+
+import dataclasses
+import itertools
+import logging
+import pathlib
+import time
+from typing import Any
+
+import backends
+from bench import config, data, masks, provenance, records, scoring
+from bench.executor import LocalProcessExecutor, unfinished_record
+from bench.splits import make_splits
+
+logger = logging.getLogger(__name__)
+
+REFERENCE_PREDICTORS = ("mean_image", "zero_fill")
+
+
+@dataclasses.dataclass(frozen=True)
+class GridSettings:
+    """The grid to run and the folder for its results."""
+
+    datasets: tuple[str, ...]
+    architectures: tuple[str, ...]
+    backends: tuple[str, ...]
+    seeds: tuple[int, ...]
+    profile: config.Profile
+    output_dir: pathlib.Path
+    data_dir: str | None = None
+    codings_size: int = config.DEFAULT_CODINGS_SIZE
+    mask_seed: int = config.DEFAULT_MASK_SEED
+    jobs: int = 1
+    allow_download: bool = True
+
+    def __post_init__(self):
+        checks = (
+            ("dataset", self.datasets, data.DATASETS),
+            ("architecture", self.architectures, config.ARCHITECTURES),
+            ("backend", self.backends, backends.BACKENDS),
+        )
+        for label, chosen, valid in checks:
+            unknown = [name for name in chosen if name not in valid]
+            if unknown:
+                raise ValueError(
+                    f"Unknown {label} {', '.join(map(repr, unknown))}: "
+                    f"expected one of {', '.join(valid)}."
+                )
+            if not chosen:
+                raise ValueError(f"Choose at least one {label}.")
+        if self.codings_size < 1:
+            raise ValueError(f"The codings size must be positive, received {self.codings_size}.")
+        if self.jobs < 1:
+            raise ValueError(f"jobs must be at least 1, received {self.jobs}.")
+
+    def to_dict(self) -> dict[str, Any]:
+        values = dataclasses.asdict(self)
+        values["output_dir"] = str(self.output_dir)
+        return values
+
+
+def build_specs(settings: GridSettings) -> list[config.RunSpec]:
+    """Return one specification per dataset, architecture, backend and seed."""
+    return [
+        config.RunSpec(
+            dataset=dataset,
+            architecture=architecture,
+            backend=backend,
+            seed=seed,
+            profile=settings.profile,
+            codings_size=settings.codings_size,
+            mask_seed=settings.mask_seed,
+            data_dir=settings.data_dir,
+        )
+        for dataset, architecture, backend, seed in itertools.product(
+            settings.datasets, settings.architectures, settings.backends, settings.seeds
+        )
+    ]
+
+
+def reference_records(dataset: data.Dataset, settings: GridSettings) -> list[dict[str, Any]]:
+    """Score the reference predictors on the same test images and masks as the models."""
+    splits = make_splits(dataset.x_train, dataset.x_test, settings.profile)
+    test_masks = masks.make_masks(len(splits.test), settings.mask_seed)
+    samples = scoring.sample_indices(dataset.y_test[: len(splits.test)])
+    predictors = {
+        "mean_image": (scoring.mean_image_predictor(splits.train), True),
+        "zero_fill": (scoring.zero_fill_predictor, False),
+    }
+    found = []
+    for name, (predict, reconstruction) in predictors.items():
+        run_id = f"{dataset.name}-reference-{name}"
+        record = records.new_record(run_id, "reference", dataset.name, name, "none")
+        scores, outputs = scoring.score(predict, splits.test, test_masks, samples, reconstruction)
+        outputs["original"] = splits.test[samples]
+        outputs["indices"] = samples
+        record.update(
+            {
+                "profile": settings.profile.name,
+                "data": dataset.source.to_dict(),
+                "metrics": scores,
+                "scoring": {"mask_seed": settings.mask_seed, "test_images": len(splits.test)},
+                "provenance": provenance.collect(),
+            }
+        )
+        folder = records.run_folder(settings.output_dir, run_id)
+        records.write_samples(folder / records.SAMPLES_NAME, outputs)
+        records.write_json(folder / records.RECORD_NAME, record)
+        found.append(record)
+    return found
+
+
+def run_grid(settings: GridSettings, executor=None) -> list[dict[str, Any]]:
+    """Run the whole grid and write the result files; return every record."""
+    from bench import report
+
+    settings.output_dir.mkdir(parents=True, exist_ok=True)
+    records.write_json(
+        settings.output_dir / "grid.json",
+        {"settings": settings.to_dict(), "provenance": provenance.collect()},
+    )
+    started = time.perf_counter()
+
+    # Load and validate every dataset before training anything.
+    loaded = {
+        name: data.load_dataset(name, settings.data_dir, allow_download=settings.allow_download)
+        for name in settings.datasets
+    }
+    for dataset in loaded.values():
+        logger.info("%s: loaded from %s (%s)", dataset.name, dataset.source.location, dataset.source.kind)
+
+    all_records: list[dict[str, Any]] = []
+    for dataset in loaded.values():
+        all_records.extend(reference_records(dataset, settings))
+
+    to_run = []
+    for spec in build_specs(settings):
+        reason = backends.get_backend(spec.backend).unavailable_reason()
+        if reason is None:
+            to_run.append(spec)
+            continue
+        logger.warning("%s: skipped because %s", spec.run_id, reason)
+        record = unfinished_record(spec, "skipped", reason)
+        records.write_json(records.run_folder(settings.output_dir, spec.run_id) / records.RECORD_NAME, record)
+        all_records.append(record)
+
+    logger.info("running %d model(s) with %d job(s)", len(to_run), settings.jobs)
+    executor = executor or LocalProcessExecutor(settings.output_dir, jobs=settings.jobs)
+    all_records.extend(executor.run(to_run))
+
+    report.write_report(settings.output_dir)
+    logger.info("grid finished in %.0f s; results in %s", time.perf_counter() - started, settings.output_dir)
+    return all_records

@@ -1,0 +1,159 @@
+"""Write `summary.md`: per dataset, the tables and a verdict in plain sentences."""
+
+import math
+from typing import Any
+
+import pandas as pd
+
+from bench import tables
+from bench.data import DISPLAY_NAMES
+
+REFERENCE_LABELS = {
+    "mean_image": "reference: mean training image",
+    "zero_fill": "reference: hidden pixels left at 0",
+}
+
+
+def _format(value: Any, key: str) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    if key == "psnr" or key.endswith("seconds"):
+        return f"{value:.2f}"
+    if key in ("parameters", "epochs_run", "best_epoch"):
+        return f"{int(value):,}"
+    return f"{value:.4f}"
+
+
+def _best_values(scores: pd.DataFrame) -> dict[str, float]:
+    best = {}
+    for metric in tables.METRICS:
+        if metric.key in scores and scores[metric.key].notna().any():
+            column = scores[metric.key]
+            best[metric.key] = column.min() if metric.lower_is_better else column.max()
+    return best
+
+
+def _metric_table(
+    scores: pd.DataFrame, references: pd.DataFrame, metrics: tuple, extra: tuple[str, ...]
+) -> list[str]:
+    extra_labels = {
+        "parameters": "parameters",
+        "epochs_run": "epochs (best)",
+        "train_seconds": "training s",
+    }
+    header = ["architecture", "backend", "seed", *(extra_labels[key] for key in extra), *(m.label for m in metrics)]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    best = _best_values(scores)
+    for _, row in scores.iterrows():
+        cells = [row["architecture"], row["backend"], str(int(row["seed"]))]
+        for key in extra:
+            cell = _format(row[key], key)
+            if key == "epochs_run":
+                cell += f" ({_format(row['best_epoch'], 'best_epoch')})"
+            cells.append(cell)
+        for metric in metrics:
+            value = row.get(metric.key)
+            cell = _format(value, metric.key)
+            if metric.key in best and value == best[metric.key]:
+                cell = f"**{cell}**"
+            cells.append(cell)
+        lines.append("| " + " | ".join(cells) + " |")
+    for _, row in references.iterrows():
+        values = [row.get(metric.key) for metric in metrics]
+        if all(value is None or pd.isna(value) for value in values):
+            continue  # this reference does not apply to these metrics
+        cells = [REFERENCE_LABELS.get(row["architecture"], row["architecture"]), "–", "–"]
+        cells += ["–"] * len(extra)
+        cells += [_format(row.get(metric.key), metric.key) for metric in metrics]
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
+def _worse_than_reference(winners: dict[str, tuple[str, float]], references: pd.DataFrame) -> list[str]:
+    mean_image = references[references["architecture"] == "mean_image"]
+    if mean_image.empty:
+        return []
+    reference = mean_image.iloc[0]
+    labels = []
+    for key, (_, value) in winners.items():
+        metric = tables.METRICS_BY_KEY[key]
+        if key not in reference or pd.isna(reference[key]):
+            continue
+        beaten = value < reference[key] if metric.lower_is_better else value > reference[key]
+        if not beaten:
+            labels.append(metric.label)
+    return labels
+
+
+def _verdict(dataset: str, scores: pd.DataFrame, references: pd.DataFrame) -> str:
+    winners = tables.best_architectures(scores)
+    if not winners:
+        return f"No model finished on {DISPLAY_NAMES[dataset]}, so there is no verdict."
+    by_architecture: dict[str, list[str]] = {}
+    for key, (architecture, _) in winners.items():
+        by_architecture.setdefault(architecture, []).append(tables.METRICS_BY_KEY[key].label)
+    parts = [
+        f"{architecture} is best on {', '.join(labels)}"
+        for architecture, labels in sorted(by_architecture.items(), key=lambda item: -len(item[1]))
+    ]
+    backends = ", ".join(sorted(scores["backend"].unique()))
+    runs = len(scores)
+    verdict = (
+        f"On {DISPLAY_NAMES[dataset]}, averaged over the backends ({backends}) and seeds "
+        f"({runs} runs): {'; '.join(parts)}."
+    )
+    not_beaten = _worse_than_reference(winners, references)
+    if not_beaten:
+        verdict += f" Even the best model does not beat the mean-image reference on: {', '.join(not_beaten)}."
+    return verdict
+
+
+def _problems(records: list[dict[str, Any]], dataset: str) -> list[str]:
+    lines = []
+    for record in records:
+        if record["dataset"] == dataset and record["status"] != "ok":
+            reason = (record.get("reason") or "no reason recorded").splitlines()[0]
+            lines.append(f"- `{record['run_id']}` {record['status']}: {reason}")
+    return lines
+
+
+def write_summary(records: list[dict[str, Any]], table: pd.DataFrame) -> str:
+    """Return the Markdown summary of a grid."""
+    scores = tables.model_scores(table)
+    references = table[(table["kind"] == "reference") & (table["status"] == "ok")]
+    reference_scores = (
+        references.pivot_table(index=["dataset", "architecture"], columns="metric", values="value", aggfunc="first")
+        .reset_index()
+        if not references.empty
+        else pd.DataFrame(columns=["dataset", "architecture"])
+    )
+    profiles = sorted({record.get("profile") for record in records if record.get("profile")})
+    lines = [
+        "# Autoencoder comparison",
+        "",
+        f"Profile: {', '.join(profiles)}. Scores are on the test set; predictions are clipped to [0, 1].",
+        "MSE is per pixel; PSNR = 10·log10(1 / MSE) in dB; SSIM is the mean over images of scikit-image's",
+        "`structural_similarity` with `data_range=1.0` and a 7x7 uniform window. Inpainting hides part of",
+        "each image (set to 0): hidden MSE is measured on the hidden pixels only, SSIM on the whole image",
+        "after the visible pixels are pasted back. The best model value per column is in bold.",
+        "Lower is better for MSE, higher for PSNR and SSIM.",
+    ]
+    datasets = [name for name in DISPLAY_NAMES if name in set(table["dataset"])]
+    for dataset in datasets:
+        dataset_scores = scores[scores["dataset"] == dataset] if not scores.empty else scores
+        dataset_references = reference_scores[reference_scores["dataset"] == dataset]
+        lines += ["", f"## {DISPLAY_NAMES[dataset]}", "", _verdict(dataset, dataset_scores, dataset_references), ""]
+        if not dataset_scores.empty:
+            lines += ["### Reconstruction", ""]
+            lines += _metric_table(
+                dataset_scores,
+                dataset_references,
+                tables.RECONSTRUCTION_METRICS,
+                ("parameters", "epochs_run", "train_seconds"),
+            )
+            lines += ["", "### Inpainting", ""]
+            lines += _metric_table(dataset_scores, dataset_references, tables.INPAINTING_METRICS, ())
+        problems = _problems(records, dataset)
+        if problems:
+            lines += ["", "### Runs without scores", "", *problems]
+    return "\n".join(lines) + "\n"

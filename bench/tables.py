@@ -1,0 +1,121 @@
+"""Turn result records into tidy tables.
+
+`results.csv` is long ("tidy"): one row per run and metric, so pandas and
+seaborn can group and plot it without reshaping. A run that failed or was
+skipped keeps one row with an empty metric, so it stays visible.
+"""
+
+import dataclasses
+from typing import Any
+
+import pandas as pd
+
+from bench.masks import MASKS
+
+
+@dataclasses.dataclass(frozen=True)
+class Metric:
+    """A reported score and whether a lower value is better."""
+
+    key: str
+    label: str
+    lower_is_better: bool
+
+
+RECONSTRUCTION_METRICS = (
+    Metric("mse", "MSE", True),
+    Metric("psnr", "PSNR (dB)", False),
+    Metric("ssim", "SSIM", False),
+)
+MASK_LABELS = {
+    "bottom_half": "bottom half",
+    "right_half": "right half",
+    "center_square": "centre 14x14",
+    "random_half": "random 50%",
+}
+INPAINTING_METRICS = tuple(
+    metric
+    for mask in MASKS
+    for metric in (
+        Metric(f"inpaint_{mask}_hidden_mse", f"{MASK_LABELS[mask]}: hidden MSE", True),
+        Metric(f"inpaint_{mask}_ssim", f"{MASK_LABELS[mask]}: SSIM", False),
+    )
+)
+METRICS = RECONSTRUCTION_METRICS + INPAINTING_METRICS
+METRICS_BY_KEY = {metric.key: metric for metric in METRICS}
+
+COLUMNS = (
+    "run_id",
+    "kind",
+    "status",
+    "reason",
+    "dataset",
+    "architecture",
+    "backend",
+    "backend_reported",
+    "seed",
+    "profile",
+    "parameters",
+    "epochs_run",
+    "best_epoch",
+    "train_seconds",
+    "metric",
+    "value",
+)
+
+
+def long_table(records: list[dict[str, Any]]) -> pd.DataFrame:
+    """Return the tidy table of all records: one row per run and metric."""
+    rows = []
+    for record in records:
+        training = record.get("training") or {}
+        base = {
+            "run_id": record["run_id"],
+            "kind": record["kind"],
+            "status": record["status"],
+            "reason": record.get("reason"),
+            "dataset": record["dataset"],
+            "architecture": record["architecture"],
+            "backend": record["backend"],
+            "backend_reported": record.get("backend_reported"),
+            "seed": record.get("seed"),
+            "profile": record.get("profile"),
+            "parameters": (record.get("parameters") or {}).get("total"),
+            "epochs_run": training.get("epochs_run"),
+            "best_epoch": training.get("best_epoch"),
+            "train_seconds": training.get("wall_seconds"),
+        }
+        metrics = record.get("metrics") or {}
+        if record["status"] != "ok" or not metrics:
+            rows.append({**base, "metric": None, "value": None})
+            continue
+        for metric in METRICS:
+            if metric.key in metrics:
+                rows.append({**base, "metric": metric.key, "value": metrics[metric.key]})
+    return pd.DataFrame(rows, columns=list(COLUMNS))
+
+
+def model_scores(table: pd.DataFrame) -> pd.DataFrame:
+    """Return the successful model rows, one per run, one column per metric."""
+    models = table[(table["kind"] == "model") & (table["status"] == "ok")]
+    if models.empty:
+        return pd.DataFrame()
+    info_columns = ["dataset", "architecture", "backend", "seed", "parameters", "epochs_run", "best_epoch", "train_seconds"]
+    info = models.drop_duplicates("run_id").set_index("run_id")[info_columns]
+    wide = models.pivot(index="run_id", columns="metric", values="value")
+    scores = info.join(wide).reset_index()
+    return scores.sort_values(["dataset", "architecture", "backend", "seed"], ignore_index=True)
+
+
+def best_architectures(scores: pd.DataFrame) -> dict[str, tuple[str, float]]:
+    """Return, per metric, the architecture with the best mean over backends and seeds."""
+    winners = {}
+    for metric in METRICS:
+        if metric.key not in scores:
+            continue
+        means = scores.groupby("architecture")[metric.key].mean().dropna()
+        if means.empty:
+            continue
+        architecture = means.idxmin() if metric.lower_is_better else means.idxmax()
+        winners[metric.key] = (architecture, float(means[architecture]))
+    return winners

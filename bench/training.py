@@ -1,0 +1,99 @@
+"""Training of one autoencoder: data split, optimizer, loss and early stopping.
+
+Optimizer: Adam with the profile's learning rate. Loss: mean squared error
+per pixel, the same quantity that the MSE score reports. Early stopping
+watches the validation loss and restores the weights of the best epoch.
+"""
+
+import logging
+import math
+import time
+from typing import Any
+
+import keras
+import numpy as np
+
+from bench.config import Profile
+from bench.splits import Splits
+
+logger = logging.getLogger(__name__)
+
+
+class EpochLog(keras.callbacks.Callback):
+    """Log one line per epoch, so the runner can show progress."""
+
+    def __init__(self, epochs: int):
+        super().__init__()
+        self.epochs = epochs
+        self.started = 0.0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.started = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        logger.info(
+            "epoch %d/%d: loss %.5f, val_loss %.5f (%.1f s)",
+            epoch + 1,
+            self.epochs,
+            logs.get("loss", math.nan),
+            logs.get("val_loss", math.nan),
+            time.perf_counter() - self.started,
+        )
+
+
+class TrainingDiverged(RuntimeError):
+    """The training loss became NaN or infinite."""
+
+
+def train(model: keras.Model, splits: Splits, profile: Profile) -> dict[str, Any]:
+    """Compile and fit `model` to reconstruct its input.
+
+    Returns:
+        Wall time, throughput, epochs run, the best epoch, the final and best
+        losses and the per-epoch history.
+
+    Raises:
+        TrainingDiverged: if a loss is not finite; Keras stops at that batch.
+    """
+    model.compile(optimizer=keras.optimizers.Adam(profile.learning_rate), loss="mse")
+    callbacks = [
+        keras.callbacks.EarlyStopping(
+            monitor="val_loss", patience=profile.patience, restore_best_weights=True
+        ),
+        keras.callbacks.TerminateOnNaN(),
+        EpochLog(profile.epochs),
+    ]
+    started = time.perf_counter()
+    history = model.fit(
+        splits.train,
+        splits.train,
+        validation_data=(splits.validation, splits.validation),
+        batch_size=profile.batch_size,
+        epochs=profile.epochs,
+        shuffle=True,
+        callbacks=callbacks,
+        verbose=0,
+    )
+    wall_seconds = time.perf_counter() - started
+
+    losses = {name: [float(value) for value in values] for name, values in history.history.items()}
+    train_losses = losses.get("loss", [])
+    validation_losses = losses.get("val_loss", [])
+    if not train_losses or not all(math.isfinite(value) for value in train_losses + validation_losses):
+        raise TrainingDiverged(
+            f"the loss is not finite after {len(train_losses)} epoch(s): {losses}; "
+            f"lower the learning rate (now {profile.learning_rate})"
+        )
+    best_epoch = int(np.argmin(validation_losses)) + 1
+    epochs_run = len(train_losses)
+    return {
+        "wall_seconds": wall_seconds,
+        "images_per_second": epochs_run * len(splits.train) / wall_seconds,
+        "epochs_run": epochs_run,
+        "best_epoch": best_epoch,
+        "final_train_loss": train_losses[-1],
+        "final_val_loss": validation_losses[-1],
+        "best_val_loss": validation_losses[best_epoch - 1],
+        "history": losses,
+    }
