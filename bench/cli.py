@@ -62,7 +62,12 @@ def run_parser() -> argparse.ArgumentParser:
     parser.add_argument("--data-dir", default=data.default_data_dir(), help=f"folder holding mnist/ and fashion-mnist/ with the IDX files; default: ${data.DATA_DIR_ENV}, then the Keras cache, then a download")
     parser.add_argument("--no-download", action="store_true", help="fail instead of downloading when no local copy of the data is found")
     parser.add_argument("--output", type=pathlib.Path, help=f"output folder; default: a new timestamped folder under {DEFAULT_RESULTS_ROOT}/")
-    parser.add_argument("--jobs", type=positive_int, default=1, help="runs at the same time, each in its own process; default: 1")
+    parser.add_argument(
+        "--jobs",
+        type=positive_int,
+        default=os.cpu_count() or 1,
+        help="runs at the same time, each in its own process with (CPU cores / jobs) threads; default: the number of CPU cores",
+    )
     return parser
 
 

@@ -11,6 +11,10 @@ from typing import Any
 
 ARCHITECTURES = ("stacked", "conv", "recurrent")
 DEFAULT_BACKENDS = ("tensorflow", "torch")
+# Rough order of training cost per image, highest first (the LSTM model is
+# several times slower than the conv model, which is slower than the dense
+# one). Runs start in this order, so the longest ones do not finish last.
+ARCHITECTURES_BY_COST = ("recurrent", "conv", "stacked")
 DEFAULT_CODINGS_SIZE = 30
 VALIDATION_SIZE = 5_000
 # The random inpainting mask is drawn from its own seed, so every model, seed
@@ -63,8 +67,8 @@ PROFILES: dict[str, Profile] = {
         train_size=20_000,
         test_size=None,
         epochs=6,
-        batch_size=256,
-        learning_rate=3e-3,
+        batch_size=64,
+        learning_rate=2e-3,
         patience=2,
         description="20,000 training images, up to 6 epochs, the full test set",
     ),
@@ -73,7 +77,7 @@ PROFILES: dict[str, Profile] = {
         train_size=None,
         test_size=None,
         epochs=30,
-        batch_size=128,
+        batch_size=64,
         learning_rate=1e-3,
         patience=3,
         description="all 55,000 training images, up to 30 epochs with early stopping",

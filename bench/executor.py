@@ -8,6 +8,7 @@ backend at import, and a run that crashes then takes nothing else with it.
 
 import collections
 import concurrent.futures
+import dataclasses
 import logging
 import os
 import pathlib
@@ -15,6 +16,7 @@ import re
 import subprocess
 import sys
 import threading
+import time
 from typing import Any
 
 import backends
@@ -88,15 +90,18 @@ class LocalProcessExecutor:
         folder = records.run_folder(self.output_dir, spec.run_id)
         folder.mkdir(parents=True, exist_ok=True)
         (folder / records.RECORD_NAME).unlink(missing_ok=True)
+        # Share the cores between the runs that go on at the same time.
+        threads = spec.threads or max(1, (os.cpu_count() or 1) // self.jobs)
+        spec = dataclasses.replace(spec, threads=threads)
         records.write_json(folder / records.SPEC_NAME, spec.to_dict())
 
-        threads = spec.threads or max(1, (os.cpu_count() or 1) // self.jobs)
         environment = dict(os.environ)
         environment.update(backends.get_backend(spec.backend).worker_environment(threads))
         command = [self.python, "-m", "bench.worker", str(folder)]
         logger.info("%s: started", spec.run_id)
 
         tail: collections.deque[str] = collections.deque(maxlen=LOG_TAIL_LINES)
+        started = time.perf_counter()
         with open(folder / records.LOG_NAME, "w") as log_file:
             process = subprocess.Popen(
                 command,
@@ -124,9 +129,13 @@ class LocalProcessExecutor:
                 with self._lock:
                     self._processes.discard(process)
 
+        worker_seconds = time.perf_counter() - started
         record_path = folder / records.RECORD_NAME
         if record_path.exists():
             record = records.read_json(record_path)
+            # The whole process: start-up, data loading, training and scoring.
+            record["worker_seconds"] = worker_seconds
+            records.write_json(record_path, record)
         else:
             reason = (
                 f"the worker exited with status {status} without writing a record; "

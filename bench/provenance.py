@@ -27,7 +27,7 @@ def _git(*arguments: str) -> str | None:
 
 
 def git_state() -> dict[str, Any]:
-    """Return the commit of the working directory and whether it had local changes.
+    """Return the commit of the working directory and whether its code had local changes.
 
     The working directory, not the installed package, is asked: tox installs
     the package into a virtual environment outside the repository.
@@ -35,7 +35,9 @@ def git_state() -> dict[str, Any]:
     commit = _git("rev-parse", "HEAD")
     if commit is None:
         return {"commit": None, "dirty": None}
-    status = _git("status", "--porcelain", "--untracked-files=no")
+    # Results are outputs, not code: refreshing a committed baseline in place
+    # must not mark its own records as made from a modified tree.
+    status = _git("status", "--porcelain", "--untracked-files=no", "--", ":(top)", ":(top,exclude)results")
     return {"commit": commit, "dirty": bool(status) if status is not None else None}
 
 

@@ -33,7 +33,7 @@ def write_report(output_dir: pathlib.Path) -> list[pathlib.Path]:
     csv_path = output_dir / CSV_NAME
     records.write_atomically(csv_path, table.to_csv(index=False).encode())
     summary_path = output_dir / SUMMARY_NAME
-    records.write_atomically(summary_path, summary.write_summary(found, table).encode())
+    records.write_atomically(summary_path, summary.summary_markdown(found, table).encode())
     written = [csv_path, summary_path]
 
     figure_folder = output_dir / FIGURES_FOLDER

@@ -149,6 +149,7 @@ def run_grid(settings: GridSettings, executor=None) -> list[dict[str, Any]]:
         records.write_json(records.run_folder(settings.output_dir, spec.run_id) / records.RECORD_NAME, record)
         all_records.append(record)
 
+    to_run.sort(key=lambda spec: config.ARCHITECTURES_BY_COST.index(spec.architecture))
     logger.info("running %d model(s) with %d job(s)", len(to_run), settings.jobs)
     executor = executor or LocalProcessExecutor(settings.output_dir, jobs=settings.jobs)
     all_records.extend(executor.run(to_run))

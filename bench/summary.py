@@ -117,7 +117,7 @@ def _problems(records: list[dict[str, Any]], dataset: str) -> list[str]:
     return lines
 
 
-def write_summary(records: list[dict[str, Any]], table: pd.DataFrame) -> str:
+def summary_markdown(records: list[dict[str, Any]], table: pd.DataFrame) -> str:
     """Return the Markdown summary of a grid."""
     scores = tables.model_scores(table)
     references = table[(table["kind"] == "reference") & (table["status"] == "ok")]
@@ -138,6 +138,17 @@ def write_summary(records: list[dict[str, Any]], table: pd.DataFrame) -> str:
         "after the visible pixels are pasted back. The best model value per column is in bold.",
         "Lower is better for MSE, higher for PSNR and SSIM.",
     ]
+    worker_seconds: dict[str, float] = {}
+    for record in records:
+        if record.get("worker_seconds") is not None:
+            backend = record["backend"]
+            worker_seconds[backend] = worker_seconds.get(backend, 0.0) + record["worker_seconds"]
+    threads = sorted({(record.get("spec") or {}).get("threads") for record in records} - {None})
+    if threads:
+        lines += ["", f"Threads per run: {', '.join(map(str, threads))}; runs may have shared the machine, so times are indicative."]
+    if worker_seconds:
+        per_backend = ", ".join(f"{backend} {seconds / 60:.1f} min" for backend, seconds in sorted(worker_seconds.items()))
+        lines += ["", f"Time in worker processes (start-up, training and scoring), per backend: {per_backend}."]
     datasets = [name for name in DISPLAY_NAMES if name in set(table["dataset"])]
     for dataset in datasets:
         dataset_scores = scores[scores["dataset"] == dataset] if not scores.empty else scores
