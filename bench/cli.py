@@ -14,6 +14,7 @@ import sys
 
 import backends
 from bench import config, data
+from bench.lock import OutputLocked
 
 logger = logging.getLogger("bench")
 
@@ -34,6 +35,16 @@ def integer_at_least(minimum: int):
         return value
 
     return parse
+
+
+def positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number, received {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a positive finite number, received {text}")
+    return value
 
 
 positive_int = integer_at_least(1)
@@ -59,9 +70,11 @@ def run_parser() -> argparse.ArgumentParser:
     parser.add_argument("--codings-size", type=positive_int, default=config.DEFAULT_CODINGS_SIZE, help=f"size of the codings shared by all architectures; default: {config.DEFAULT_CODINGS_SIZE}")
     parser.add_argument("--epochs", type=positive_int, help="override the profile's maximum number of epochs")
     parser.add_argument("--batch-size", type=positive_int, help="override the profile's batch size (images per step)")
+    parser.add_argument("--learning-rate", type=positive_float, help="override the profile's Adam learning rate")
     parser.add_argument("--data-dir", default=data.default_data_dir(), help=f"folder holding mnist/ and fashion-mnist/ with the IDX files; default: ${data.DATA_DIR_ENV}, then the Keras cache, then a download")
     parser.add_argument("--no-download", action="store_true", help="fail instead of downloading when no local copy of the data is found")
     parser.add_argument("--output", type=pathlib.Path, help=f"output folder; default: a new timestamped folder under {DEFAULT_RESULTS_ROOT}/")
+    parser.add_argument("--resume", action="store_true", help="continue the grid in --output: keep the runs that finished with the same settings and run the rest")
     parser.add_argument(
         "--jobs",
         type=positive_int,
@@ -115,10 +128,14 @@ def run_command(argv: list[str]) -> int:
         overrides["epochs"] = arguments.epochs
     if arguments.batch_size is not None:
         overrides["batch_size"] = arguments.batch_size
+    if arguments.learning_rate is not None:
+        overrides["learning_rate"] = arguments.learning_rate
     if overrides:
         profile = dataclasses.replace(profile, **overrides)
 
     output = arguments.output
+    if arguments.resume and (output is None or not output.is_dir()):
+        parser.error("--resume needs --output pointing at the folder of the grid to continue")
     if output is None:
         stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
         output = DEFAULT_RESULTS_ROOT / f"{stamp}-{profile.name}"
@@ -136,9 +153,13 @@ def run_command(argv: list[str]) -> int:
         codings_size=arguments.codings_size,
         jobs=arguments.jobs,
         allow_download=not arguments.no_download,
+        resume=arguments.resume,
     )
     try:
         found = runner.run_grid(settings)
+    except (runner.GridError, OutputLocked) as error:
+        logger.error("%s", error)
+        return 2
     except data.DataError as error:
         logger.error("%s", error)
         return 1

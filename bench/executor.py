@@ -26,6 +26,7 @@ from bench.config import RunSpec
 logger = logging.getLogger(__name__)
 
 LOG_TAIL_LINES = 20
+BACKEND_PROBE_SECONDS = 300
 # Lines that the worker's own logger printed; everything else (framework
 # start-up notices) goes to worker.log only.
 WORKER_LOG_LINE = re.compile(r"^\d\d:\d\d:\d\d (INFO|WARNING|ERROR|CRITICAL) ")
@@ -79,6 +80,34 @@ class LocalProcessExecutor:
                     future.cancel()
                 self._stop_workers()
                 raise
+
+    def check_backend(self, name: str) -> str | None:
+        """Import Keras with backend `name` in a worker's environment.
+
+        Returns:
+            None if Keras starts on that backend, else the reason it does not.
+        """
+        environment = dict(os.environ)
+        environment.update(backends.get_backend(name).worker_environment(1))
+        probe = "import keras; print(keras.backend.backend())"
+        try:
+            completed = subprocess.run(
+                [self.python, "-c", probe],
+                capture_output=True,
+                text=True,
+                env=environment,
+                stdin=subprocess.DEVNULL,
+                timeout=BACKEND_PROBE_SECONDS,
+            )
+        except subprocess.TimeoutExpired:
+            return f"importing Keras with the {name} backend timed out after {BACKEND_PROBE_SECONDS} s"
+        if completed.returncode != 0:
+            last_line = (completed.stderr.strip().splitlines() or ["no error output"])[-1]
+            return f"importing Keras with the {name} backend failed (exit status {completed.returncode}): {last_line}"
+        reported = completed.stdout.strip().splitlines()[-1] if completed.stdout.strip() else ""
+        if reported != name:
+            return f"Keras started on backend {reported!r} instead of {name!r}"
+        return None
 
     def _stop_workers(self) -> None:
         with self._lock:

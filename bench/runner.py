@@ -15,6 +15,7 @@ from typing import Any
 import backends
 from bench import config, data, masks, provenance, records, scoring
 from bench.executor import LocalProcessExecutor, unfinished_record
+from bench.lock import OutputLock
 from bench.splits import make_splits
 
 logger = logging.getLogger(__name__)
@@ -37,6 +38,7 @@ class GridSettings:
     mask_seed: int = config.DEFAULT_MASK_SEED
     jobs: int = 1
     allow_download: bool = True
+    resume: bool = False
 
     def __post_init__(self):
         checks = (
@@ -96,7 +98,7 @@ def reference_records(dataset: data.Dataset, settings: GridSettings) -> list[dic
     for name, (predict, reconstruction) in predictors.items():
         run_id = f"{dataset.name}-reference-{name}"
         record = records.new_record(run_id, "reference", dataset.name, name, "none")
-        scores, outputs = scoring.score(predict, splits.test, test_masks, samples, reconstruction)
+        scores, outputs, _ = scoring.score(predict, splits.test, test_masks, samples, reconstruction)
         outputs["original"] = splits.test[samples]
         outputs["indices"] = samples
         record.update(
@@ -115,13 +117,44 @@ def reference_records(dataset: data.Dataset, settings: GridSettings) -> list[dic
     return found
 
 
+class GridError(RuntimeError):
+    """The grid cannot start; the message says why and what to do."""
+
+
+def _is_complete(record: dict[str, Any] | None, spec: config.RunSpec, output_dir: pathlib.Path) -> bool:
+    # A run counts as done only if it succeeded with the same settings and its
+    # sample images exist, because the figures need them.
+    if record is None or record.get("status") != "ok" or record.get("fingerprint") != spec.fingerprint():
+        return False
+    return (records.run_folder(output_dir, spec.run_id) / records.SAMPLES_NAME).exists()
+
+
 def run_grid(settings: GridSettings, executor=None) -> list[dict[str, Any]]:
-    """Run the whole grid and write the result files; return every record."""
+    """Run the whole grid and write the result files; return every record.
+
+    Raises:
+        OutputLocked: if another aebench process is using the output folder.
+        GridError: if the folder already holds results and `settings.resume`
+            is off, since running again would overwrite finished work.
+        DataError: if a dataset is missing or invalid.
+    """
+    settings.output_dir.mkdir(parents=True, exist_ok=True)
+    with OutputLock(settings.output_dir):
+        return _run_locked(settings, executor)
+
+
+def _run_locked(settings: GridSettings, executor) -> list[dict[str, Any]]:
     from bench import report
 
-    settings.output_dir.mkdir(parents=True, exist_ok=True)
+    output_dir = settings.output_dir
+    existing = {record["run_id"]: record for record in records.load_records(output_dir)}
+    if existing and not settings.resume:
+        raise GridError(
+            f"{output_dir} already contains {len(existing)} result record(s); "
+            f"use --resume to continue that grid, or choose a new --output"
+        )
     records.write_json(
-        settings.output_dir / "grid.json",
+        output_dir / "grid.json",
         {"settings": settings.to_dict(), "provenance": provenance.collect()},
     )
     started = time.perf_counter()
@@ -138,22 +171,29 @@ def run_grid(settings: GridSettings, executor=None) -> list[dict[str, Any]]:
     for dataset in loaded.values():
         all_records.extend(reference_records(dataset, settings))
 
+    executor = executor or LocalProcessExecutor(output_dir, jobs=settings.jobs)
+    unavailable = {}
+    for backend in settings.backends:
+        unavailable[backend] = backends.get_backend(backend).unavailable_reason() or executor.check_backend(backend)
+
     to_run = []
     for spec in build_specs(settings):
-        reason = backends.get_backend(spec.backend).unavailable_reason()
-        if reason is None:
+        reason = unavailable[spec.backend]
+        if reason is not None:
+            logger.warning("%s: skipped because %s", spec.run_id, reason)
+            record = unfinished_record(spec, "skipped", reason)
+            records.write_json(records.run_folder(output_dir, spec.run_id) / records.RECORD_NAME, record)
+            all_records.append(record)
+        elif _is_complete(existing.get(spec.run_id), spec, output_dir):
+            logger.info("%s: already complete, kept", spec.run_id)
+            all_records.append(existing[spec.run_id])
+        else:
             to_run.append(spec)
-            continue
-        logger.warning("%s: skipped because %s", spec.run_id, reason)
-        record = unfinished_record(spec, "skipped", reason)
-        records.write_json(records.run_folder(settings.output_dir, spec.run_id) / records.RECORD_NAME, record)
-        all_records.append(record)
 
     to_run.sort(key=lambda spec: config.ARCHITECTURES_BY_COST.index(spec.architecture))
     logger.info("running %d model(s) with %d job(s)", len(to_run), settings.jobs)
-    executor = executor or LocalProcessExecutor(settings.output_dir, jobs=settings.jobs)
     all_records.extend(executor.run(to_run))
 
-    report.write_report(settings.output_dir)
-    logger.info("grid finished in %.0f s; results in %s", time.perf_counter() - started, settings.output_dir)
+    report.write_report(output_dir)
+    logger.info("grid finished in %.0f s; results in %s", time.perf_counter() - started, output_dir)
     return all_records

@@ -6,6 +6,7 @@ results table is measured the same way.
 """
 
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -25,13 +26,34 @@ def sample_indices(labels: np.ndarray) -> np.ndarray:
     return np.array([int(np.argmax(labels == label)) for label in classes])
 
 
+# A model whose reconstructions vary across test images less than this
+# fraction of the test images' own variation ignores its input: it has
+# collapsed to (nearly) one output, such as the mean image.
+COLLAPSE_SPREAD_RATIO = 0.1
+
+
+def collapse_check(images: np.ndarray, prediction: np.ndarray) -> dict[str, Any]:
+    """Compare how much the predictions and the images vary from image to image.
+
+    The spread is the standard deviation over images of each pixel, averaged
+    over pixels; it is 0 for a model that returns the same image every time.
+    """
+    input_spread = float(images.std(axis=0).mean())
+    output_spread = float(prediction.std(axis=0).mean())
+    return {
+        "input_spread": input_spread,
+        "output_spread": output_spread,
+        "collapsed": output_spread < COLLAPSE_SPREAD_RATIO * input_spread,
+    }
+
+
 def score(
     predict: Predictor,
     images: np.ndarray,
     masks: dict[str, np.ndarray],
     samples: np.ndarray,
     reconstruction: bool = True,
-) -> tuple[dict[str, float], dict[str, np.ndarray]]:
+) -> tuple[dict[str, float], dict[str, np.ndarray], dict[str, Any]]:
     """Score reconstruction and inpainting for one predictor.
 
     Args:
@@ -44,21 +66,24 @@ def score(
             predictor that only makes sense on masked input.
 
     Returns:
-        The metrics by name, and the sample outputs by name: "reconstruction"
-        and "inpaint_<mask>" (visible pixels pasted back), each (samples, 28, 28).
+        The metrics by name; the sample outputs by name, "reconstruction" and
+        "inpaint_<mask>" (visible pixels pasted back), each (samples, 28, 28);
+        and the `collapse_check` of the reconstructions (empty without them).
     """
     scores: dict[str, float] = {}
     outputs: dict[str, np.ndarray] = {}
+    diagnostics: dict[str, Any] = {}
     if reconstruction:
         prediction = metrics.clip(predict(images))
         scores.update(metrics.reconstruction_scores(images, prediction))
         outputs["reconstruction"] = prediction[samples]
+        diagnostics = collapse_check(images, prediction)
     for mask_name, mask in masks.items():
         prediction = metrics.clip(predict(masks_module.apply_mask(images, mask)))
         scores.update(metrics.inpainting_scores(mask_name, images, prediction, mask))
         restored = metrics.paste_visible(images, prediction, mask)
         outputs[f"inpaint_{mask_name}"] = restored[samples]
-    return scores, outputs
+    return scores, outputs, diagnostics
 
 
 def mean_image_predictor(train_images: np.ndarray) -> Predictor:

@@ -43,9 +43,12 @@ def _metric_table(
     }
     header = ["architecture", "backend", "seed", *(extra_labels[key] for key in extra), *(m.label for m in metrics)]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    best = _best_values(scores)
-    for _, row in scores.iterrows():
-        cells = [row["architecture"], row["backend"], str(int(row["seed"]))]
+    best = _best_values(tables.ranked(scores))
+    collapsed_rows = tables.collapsed_mask(scores)
+    for index, row in scores.iterrows():
+        collapsed = bool(collapsed_rows[index])
+        architecture = f"{row['architecture']} (collapsed)" if collapsed else row["architecture"]
+        cells = [architecture, row["backend"], str(int(row["seed"]))]
         for key in extra:
             cell = _format(row[key], key)
             if key == "epochs_run":
@@ -54,7 +57,7 @@ def _metric_table(
         for metric in metrics:
             value = row.get(metric.key)
             cell = _format(value, metric.key)
-            if metric.key in best and value == best[metric.key]:
+            if metric.key in best and value == best[metric.key] and not collapsed:
                 cell = f"**{cell}**"
             cells.append(cell)
         lines.append("| " + " | ".join(cells) + " |")
@@ -69,6 +72,10 @@ def _metric_table(
     return lines
 
 
+def _join_words(words: list[str]) -> str:
+    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} and {words[-1]}"
+
+
 def _worse_than_reference(winners: dict[str, tuple[str, float]], references: pd.DataFrame) -> list[str]:
     mean_image = references[references["architecture"] == "mean_image"]
     if mean_image.empty:
@@ -81,30 +88,33 @@ def _worse_than_reference(winners: dict[str, tuple[str, float]], references: pd.
             continue
         beaten = value < reference[key] if metric.lower_is_better else value > reference[key]
         if not beaten:
-            labels.append(metric.label)
+            labels.append(metric.in_sentence)
     return labels
 
 
 def _verdict(dataset: str, scores: pd.DataFrame, references: pd.DataFrame) -> str:
     winners = tables.best_architectures(scores)
     if not winners:
-        return f"No model finished on {DISPLAY_NAMES[dataset]}, so there is no verdict."
+        return f"No model has usable scores on {DISPLAY_NAMES[dataset]}, so there is no verdict."
     by_architecture: dict[str, list[str]] = {}
     for key, (architecture, _) in winners.items():
-        by_architecture.setdefault(architecture, []).append(tables.METRICS_BY_KEY[key].label)
-    parts = [
-        f"{architecture} is best on {', '.join(labels)}"
+        by_architecture.setdefault(architecture, []).append(tables.METRICS_BY_KEY[key].in_sentence)
+    sentences = [
+        f"The {architecture} model is best on {_join_words(labels)}."
         for architecture, labels in sorted(by_architecture.items(), key=lambda item: -len(item[1]))
     ]
     backends = ", ".join(sorted(scores["backend"].unique()))
-    runs = len(scores)
     verdict = (
-        f"On {DISPLAY_NAMES[dataset]}, averaged over the backends ({backends}) and seeds "
-        f"({runs} runs): {'; '.join(parts)}."
+        f"{DISPLAY_NAMES[dataset]}, averaged over the backends ({backends}) and seeds "
+        f"({len(scores)} runs). {' '.join(sentences)}"
     )
+    collapsed = scores[tables.collapsed_mask(scores)]
+    if not collapsed.empty:
+        names = ", ".join(f"{row.architecture} on {row.backend} (seed {row.seed})" for row in collapsed.itertuples())
+        verdict += f" Not ranked because the model collapsed to nearly the same output for every image: {names}."
     not_beaten = _worse_than_reference(winners, references)
     if not_beaten:
-        verdict += f" Even the best model does not beat the mean-image reference on: {', '.join(not_beaten)}."
+        verdict += f" Even the best model does not beat the mean-image reference on {_join_words(not_beaten)}."
     return verdict
 
 
@@ -114,6 +124,38 @@ def _problems(records: list[dict[str, Any]], dataset: str) -> list[str]:
         if record["dataset"] == dataset and record["status"] != "ok":
             reason = (record.get("reason") or "no reason recorded").splitlines()[0]
             lines.append(f"- `{record['run_id']}` {record['status']}: {reason}")
+    return lines
+
+
+def _preamble(records: list[dict[str, Any]]) -> list[str]:
+    profiles = sorted({record.get("profile") for record in records if record.get("profile")})
+    lines = [
+        "# Autoencoder comparison",
+        "",
+        f"Profile: {', '.join(profiles)}. Scores are on the test set; predictions are clipped to [0, 1].",
+        "MSE is per pixel; PSNR = 10·log10(1 / MSE) in dB; SSIM is the mean over images of scikit-image's",
+        "`structural_similarity` with `data_range=1.0` and a 7x7 uniform window. Inpainting hides part of",
+        "each image (set to 0): hidden MSE is measured on the hidden pixels only, SSIM on the whole image",
+        "after the visible pixels are pasted back. The best model value per column is in bold.",
+        "Lower is better for MSE, higher for PSNR and SSIM.",
+    ]
+
+    threads = sorted({(record.get("spec") or {}).get("threads") for record in records} - {None})
+    if threads:
+        lines += [
+            "",
+            f"Threads per run: {', '.join(map(str, threads))}; runs may have shared the machine, "
+            "so times are indicative.",
+        ]
+
+    worker_seconds: dict[str, float] = {}
+    for record in records:
+        if record.get("worker_seconds") is not None:
+            backend = record["backend"]
+            worker_seconds[backend] = worker_seconds.get(backend, 0.0) + record["worker_seconds"]
+    if worker_seconds:
+        per_backend = ", ".join(f"{backend} {seconds / 60:.1f} min" for backend, seconds in sorted(worker_seconds.items()))
+        lines += ["", f"Time in worker processes (start-up, training and scoring), per backend: {per_backend}."]
     return lines
 
 
@@ -127,28 +169,8 @@ def summary_markdown(records: list[dict[str, Any]], table: pd.DataFrame) -> str:
         if not references.empty
         else pd.DataFrame(columns=["dataset", "architecture"])
     )
-    profiles = sorted({record.get("profile") for record in records if record.get("profile")})
-    lines = [
-        "# Autoencoder comparison",
-        "",
-        f"Profile: {', '.join(profiles)}. Scores are on the test set; predictions are clipped to [0, 1].",
-        "MSE is per pixel; PSNR = 10·log10(1 / MSE) in dB; SSIM is the mean over images of scikit-image's",
-        "`structural_similarity` with `data_range=1.0` and a 7x7 uniform window. Inpainting hides part of",
-        "each image (set to 0): hidden MSE is measured on the hidden pixels only, SSIM on the whole image",
-        "after the visible pixels are pasted back. The best model value per column is in bold.",
-        "Lower is better for MSE, higher for PSNR and SSIM.",
-    ]
-    worker_seconds: dict[str, float] = {}
-    for record in records:
-        if record.get("worker_seconds") is not None:
-            backend = record["backend"]
-            worker_seconds[backend] = worker_seconds.get(backend, 0.0) + record["worker_seconds"]
-    threads = sorted({(record.get("spec") or {}).get("threads") for record in records} - {None})
-    if threads:
-        lines += ["", f"Threads per run: {', '.join(map(str, threads))}; runs may have shared the machine, so times are indicative."]
-    if worker_seconds:
-        per_backend = ", ".join(f"{backend} {seconds / 60:.1f} min" for backend, seconds in sorted(worker_seconds.items()))
-        lines += ["", f"Time in worker processes (start-up, training and scoring), per backend: {per_backend}."]
+
+    lines = _preamble(records)
     datasets = [name for name in DISPLAY_NAMES if name in set(table["dataset"])]
     for dataset in datasets:
         dataset_scores = scores[scores["dataset"] == dataset] if not scores.empty else scores

@@ -20,11 +20,17 @@ class Metric:
     key: str
     label: str
     lower_is_better: bool
+    phrase: str = ""
+
+    @property
+    def in_sentence(self) -> str:
+        """The metric's name inside a sentence of the verdict."""
+        return self.phrase or self.label
 
 
 RECONSTRUCTION_METRICS = (
     Metric("mse", "MSE", True),
-    Metric("psnr", "PSNR (dB)", False),
+    Metric("psnr", "PSNR (dB)", False, "PSNR"),
     Metric("ssim", "SSIM", False),
 )
 MASK_LABELS = {
@@ -37,8 +43,18 @@ INPAINTING_METRICS = tuple(
     metric
     for mask in MASKS
     for metric in (
-        Metric(f"inpaint_{mask}_hidden_mse", f"{MASK_LABELS[mask]}: hidden MSE", True),
-        Metric(f"inpaint_{mask}_ssim", f"{MASK_LABELS[mask]}: SSIM", False),
+        Metric(
+            f"inpaint_{mask}_hidden_mse",
+            f"{MASK_LABELS[mask]}: hidden MSE",
+            True,
+            f"hidden-pixel MSE with the {MASK_LABELS[mask]} hidden",
+        ),
+        Metric(
+            f"inpaint_{mask}_ssim",
+            f"{MASK_LABELS[mask]}: SSIM",
+            False,
+            f"inpainting SSIM with the {MASK_LABELS[mask]} hidden",
+        ),
     )
 )
 METRICS = RECONSTRUCTION_METRICS + INPAINTING_METRICS
@@ -59,6 +75,7 @@ COLUMNS = (
     "epochs_run",
     "best_epoch",
     "train_seconds",
+    "collapsed",
     "metric",
     "value",
 )
@@ -84,6 +101,7 @@ def long_table(records: list[dict[str, Any]]) -> pd.DataFrame:
             "epochs_run": training.get("epochs_run"),
             "best_epoch": training.get("best_epoch"),
             "train_seconds": training.get("wall_seconds"),
+            "collapsed": (record.get("collapse_check") or {}).get("collapsed"),
         }
         metrics = record.get("metrics") or {}
         if record["status"] != "ok" or not metrics:
@@ -100,15 +118,43 @@ def model_scores(table: pd.DataFrame) -> pd.DataFrame:
     models = table[(table["kind"] == "model") & (table["status"] == "ok")]
     if models.empty:
         return pd.DataFrame()
-    info_columns = ["dataset", "architecture", "backend", "seed", "parameters", "epochs_run", "best_epoch", "train_seconds"]
+    info_columns = [
+        "dataset",
+        "architecture",
+        "backend",
+        "seed",
+        "parameters",
+        "epochs_run",
+        "best_epoch",
+        "train_seconds",
+        "collapsed",
+    ]
     info = models.drop_duplicates("run_id").set_index("run_id")[info_columns]
     wide = models.pivot(index="run_id", columns="metric", values="value")
     scores = info.join(wide).reset_index()
     return scores.sort_values(["dataset", "architecture", "backend", "seed"], ignore_index=True)
 
 
+def ranked(scores: pd.DataFrame) -> pd.DataFrame:
+    """Return the rows that may be ranked: collapsed models are left out."""
+    if scores.empty or "collapsed" not in scores:
+        return scores
+    return scores[~collapsed_mask(scores)]
+
+
+def collapsed_mask(scores: pd.DataFrame) -> pd.Series:
+    """Return True for the rows of collapsed models; a missing flag counts as False."""
+    if "collapsed" not in scores:
+        return pd.Series(False, index=scores.index)
+    return scores["collapsed"].map(lambda value: value is not None and not pd.isna(value) and bool(value))
+
+
 def best_architectures(scores: pd.DataFrame) -> dict[str, tuple[str, float]]:
-    """Return, per metric, the architecture with the best mean over backends and seeds."""
+    """Return, per metric, the architecture with the best mean over backends and seeds.
+
+    Collapsed models are not ranked.
+    """
+    scores = ranked(scores)
     winners = {}
     for metric in METRICS:
         if metric.key not in scores:

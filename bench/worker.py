@@ -34,11 +34,11 @@ def _score_model(model, splits, dataset, spec: config.RunSpec):
         return model.predict(images, batch_size=1024, verbose=0)
 
     started = time.perf_counter()
-    scores, outputs = scoring.score(predict, splits.test, test_masks, samples)
+    scores, outputs, diagnostics = scoring.score(predict, splits.test, test_masks, samples)
     scoring_seconds = time.perf_counter() - started
     outputs["original"] = splits.test[samples]
     outputs["indices"] = samples
-    return scores, outputs, scoring_seconds
+    return scores, outputs, diagnostics, scoring_seconds
 
 
 def run(spec: config.RunSpec, folder: pathlib.Path) -> dict[str, Any]:
@@ -96,8 +96,15 @@ def run(spec: config.RunSpec, folder: pathlib.Path) -> dict[str, Any]:
         record["training"] = training.train(model.autoencoder, splits, spec.profile)
 
         logger.info("scoring on %d test images", len(splits.test))
-        scores, outputs, scoring_seconds = _score_model(model.autoencoder, splits, dataset, spec)
+        scores, outputs, diagnostics, scoring_seconds = _score_model(model.autoencoder, splits, dataset, spec)
         record["metrics"] = scores
+        record["collapse_check"] = diagnostics
+        if diagnostics["collapsed"]:
+            logger.warning(
+                "the model has collapsed: its reconstructions vary %.4f from image to image, the images %.4f",
+                diagnostics["output_spread"],
+                diagnostics["input_spread"],
+            )
         record["scoring"] = {"wall_seconds": scoring_seconds, "mask_seed": spec.mask_seed}
         records.write_samples(folder / records.SAMPLES_NAME, outputs)
     except Exception as error:  # noqa: BLE001 - every failure becomes a failed record

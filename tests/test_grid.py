@@ -109,6 +109,7 @@ def test_grid_summary(smoke_grid):
     assert "reference: mean training image" in summary
     assert "reference: hidden pixels left at 0" in summary
     assert "is best on" in summary
+    assert not (output / "aebench.lock").exists()
     assert "skipped: JAX is not installed" in summary
 
 

@@ -126,26 +126,44 @@ def test_mean_image_reference_scores():
     masks = {"bottom_half": np.zeros((4, 28, 28), dtype=bool)}
     masks["bottom_half"][:, 14:] = True
     predict = scoring.mean_image_predictor(train)
-    scores, outputs = scoring.score(predict, test, masks, samples=np.array([0, 2]))
+    scores, outputs, diagnostics = scoring.score(predict, test, masks, samples=np.array([0, 2]))
     mean_image = train.mean(axis=0)
     expected_mse = float(np.mean((test.astype(np.float64) - mean_image) ** 2))
     assert scores["mse"] == pytest.approx(expected_mse, rel=1e-5)
     assert outputs["reconstruction"].shape == (2, 28, 28)
     assert outputs["inpaint_bottom_half"].shape == (2, 28, 28)
     assert np.allclose(outputs["inpaint_bottom_half"][:, :14], test[[0, 2], :14])
+    assert diagnostics["collapsed"]
+    assert diagnostics["output_spread"] == pytest.approx(0.0, abs=1e-6)
 
 
 def test_zero_fill_reference_skips_reconstruction():
     test = random_images(count=2, seed=8)
     masks = {"right_half": np.zeros((2, 28, 28), dtype=bool)}
     masks["right_half"][:, :, 14:] = True
-    scores, outputs = scoring.score(scoring.zero_fill_predictor, test, masks, np.array([0]), reconstruction=False)
+    scores, outputs, diagnostics = scoring.score(
+        scoring.zero_fill_predictor, test, masks, np.array([0]), reconstruction=False
+    )
     assert "mse" not in scores
     expected = float(np.mean(test[:, :, 14:].astype(np.float64) ** 2))
     assert scores["inpaint_right_half_hidden_mse"] == pytest.approx(expected, rel=1e-5)
     assert "reconstruction" not in outputs
+    assert diagnostics == {}
 
 
 def test_sample_indices_first_of_each_class():
     labels = np.array([3, 1, 3, 0, 2, 1, 0])
     assert scoring.sample_indices(labels).tolist() == [3, 1, 4, 0]
+
+
+def test_collapse_check_identity_not_collapsed():
+    images = random_images(count=20, seed=9)
+    diagnostics = scoring.collapse_check(images, images)
+    assert not diagnostics["collapsed"]
+    assert diagnostics["output_spread"] == pytest.approx(diagnostics["input_spread"])
+
+
+def test_collapse_check_near_constant_collapsed():
+    images = random_images(count=20, seed=10)
+    nearly_constant = 0.5 + 0.01 * (images - 0.5)
+    assert scoring.collapse_check(images, nearly_constant)["collapsed"]
