@@ -33,14 +33,17 @@ def get_backend(name: str) -> types.ModuleType:
     return importlib.import_module(f"backends.{name}")
 
 
-def missing_packages_reason(name: str, modules: tuple[str, ...]) -> str | None:
-    """Return why backend `name` cannot run when a module is not installed, else None."""
+def missing_packages_reason(name: str, modules: tuple[str, ...], install: str) -> str | None:
+    """Return why backend `name` cannot run when a module is not installed, else None.
+
+    `install` is the pip requirement that adds the backend, for the message.
+    """
     missing = [module for module in ("keras", *modules) if importlib.util.find_spec(module) is None]
     if not missing:
         return None
     return (
         f"the Python package(s) {', '.join(missing)} needed by the {name} backend "
-        f"are not installed; install them with: pip install 'aebench[{name}]'"
+        f"are not installed; install them into the environment that runs aebench: pip install {install}"
     )
 
 

@@ -12,7 +12,7 @@ PACKAGES = ("keras", "jax", "jaxlib")
 
 
 def unavailable_reason() -> str | None:
-    return backends.missing_packages_reason(NAME, ("jax", "jaxlib"))
+    return backends.missing_packages_reason(NAME, ("jax", "jaxlib"), "'jax[cpu]'")
 
 
 def worker_environment(threads: int) -> dict[str, str]:

@@ -7,7 +7,7 @@ PACKAGES = ("keras", "tensorflow")
 
 
 def unavailable_reason() -> str | None:
-    return backends.missing_packages_reason(NAME, ("tensorflow",))
+    return backends.missing_packages_reason(NAME, ("tensorflow",), "tensorflow")
 
 
 def worker_environment(threads: int) -> dict[str, str]:

@@ -7,7 +7,7 @@ PACKAGES = ("keras", "torch")
 
 
 def unavailable_reason() -> str | None:
-    return backends.missing_packages_reason(NAME, ("torch",))
+    return backends.missing_packages_reason(NAME, ("torch",), "torch")
 
 
 def worker_environment(threads: int) -> dict[str, str]:

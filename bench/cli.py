@@ -10,6 +10,7 @@ import datetime
 import logging
 import os
 import pathlib
+import shutil
 import sys
 
 import backends
@@ -117,6 +118,14 @@ def check_output(parser: argparse.ArgumentParser, output: pathlib.Path) -> None:
         parser.error(f"the output folder {output} is not writable; choose a writable path")
 
 
+def remove_empty_output(output: pathlib.Path) -> None:
+    """Delete an output folder that this command created and that has no runs in it."""
+    if (output / "runs").exists():
+        return
+    logging.shutdown()  # close aebench.log before deleting it
+    shutil.rmtree(output, ignore_errors=True)
+
+
 def run_command(argv: list[str]) -> int:
     parser = run_parser()
     arguments = parser.parse_args(argv)
@@ -131,7 +140,9 @@ def run_command(argv: list[str]) -> int:
     if arguments.learning_rate is not None:
         overrides["learning_rate"] = arguments.learning_rate
     if overrides:
-        profile = dataclasses.replace(profile, **overrides)
+        # The name says the profile was changed, so tables never pass it off as the standard one.
+        changes = ",".join(f"{key}={value}" for key, value in overrides.items())
+        profile = dataclasses.replace(profile, name=f"{profile.name}[{changes}]", **overrides)
 
     output = arguments.output
     if arguments.resume and (output is None or not output.is_dir()):
@@ -139,6 +150,7 @@ def run_command(argv: list[str]) -> int:
     if output is None:
         stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
         output = DEFAULT_RESULTS_ROOT / f"{stamp}-{profile.name}"
+    created = not output.exists()
     check_output(parser, output)
     setup_logging(output / "aebench.log")
 
@@ -162,6 +174,8 @@ def run_command(argv: list[str]) -> int:
         return 2
     except data.DataError as error:
         logger.error("%s", error)
+        if created:
+            remove_empty_output(output)
         return 1
     except KeyboardInterrupt:
         logger.error("interrupted; finished runs are kept in %s", output)
@@ -173,6 +187,10 @@ def run_command(argv: list[str]) -> int:
         logger.warning("%d run(s) skipped: %s", len(skipped), ", ".join(skipped))
     if failed:
         logger.error("%d run(s) failed: %s; see their worker.log", len(failed), ", ".join(failed))
+        return 1
+    finished = [record for record in found if record["kind"] == "model" and record["status"] == "ok"]
+    if not finished:
+        logger.error("no model was trained: every run was skipped; see the reasons above")
         return 1
     logger.info("summary: %s", output / "summary.md")
     return 0

@@ -672,14 +672,14 @@ def load_dataset(
         data_dir = default_data_dir()
     resolved_dir: Path | None = None
     if data_dir is None:
-        tried.append(f"data directory: not set (no data_dir argument, {DATA_DIR_ENV} unset)")
+        tried.append(f"data directory: not set (no --data-dir and {DATA_DIR_ENV} is unset)")
     else:
         resolved_dir = Path(data_dir).expanduser().resolve()
         # A mistyped path should fail here, not silently fall through to Keras.
         if not resolved_dir.is_dir():
             raise DataError(
                 f"Data directory {resolved_dir} does not exist or is not a folder. "
-                f"Fix the path given by data_dir, --data-dir or {DATA_DIR_ENV}. It "
+                f"Fix the path given by --data-dir or {DATA_DIR_ENV}. It "
                 f"should be {_LAYOUT_HINT}."
             )
 
@@ -692,7 +692,7 @@ def load_dataset(
         dataset = _from_debian(name, tried)
     if dataset is None:
         if not allow_download:
-            tried.append("Keras download: skipped because allow_download=False")
+            tried.append("Keras download: skipped because downloads are off (--no-download)")
             raise _not_found_error(name, resolved_dir, tried)
         dataset = _download(name, tried)
 

@@ -41,7 +41,10 @@ def metrics_figure(dataset: str, table: pd.DataFrame, folder: pathlib.Path) -> p
     models = table[(table["dataset"] == dataset) & (table["kind"] == "model") & (table["status"] == "ok")]
     if models.empty:
         return None
-    labels = {metric.key: metric.label for metric in tables.METRICS}
+    labels = {
+        metric.key: f"{metric.label} ({'lower' if metric.lower_is_better else 'higher'} is better)"
+        for metric in tables.METRICS
+    }
     models = models.assign(metric_label=models["metric"].map(labels))
     grid = sns.catplot(
         data=models,

@@ -153,17 +153,17 @@ def _run_locked(settings: GridSettings, executor) -> list[dict[str, Any]]:
             f"{output_dir} already contains {len(existing)} result record(s); "
             f"use --resume to continue that grid, or choose a new --output"
         )
-    records.write_json(
-        output_dir / "grid.json",
-        {"settings": settings.to_dict(), "provenance": provenance.collect()},
-    )
     started = time.perf_counter()
 
-    # Load and validate every dataset before training anything.
+    # Load and validate every dataset before training or writing anything.
     loaded = {
         name: data.load_dataset(name, settings.data_dir, allow_download=settings.allow_download)
         for name in settings.datasets
     }
+    records.write_json(
+        output_dir / "grid.json",
+        {"settings": settings.to_dict(), "provenance": provenance.collect()},
+    )
     for dataset in loaded.values():
         logger.info("%s: loaded from %s (%s)", dataset.name, dataset.source.location, dataset.source.kind)
 

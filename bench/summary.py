@@ -57,7 +57,8 @@ def _metric_table(
         for metric in metrics:
             value = row.get(metric.key)
             cell = _format(value, metric.key)
-            if metric.key in best and value == best[metric.key] and not collapsed:
+            # Compare as printed, so rows that tie after rounding are all marked.
+            if metric.key in best and cell == _format(best[metric.key], metric.key) and not collapsed:
                 cell = f"**{cell}**"
             cells.append(cell)
         lines.append("| " + " | ".join(cells) + " |")
@@ -68,6 +69,31 @@ def _metric_table(
         cells = [REFERENCE_LABELS.get(row["architecture"], row["architecture"]), "–", "–"]
         cells += ["–"] * len(extra)
         cells += [_format(row.get(metric.key), metric.key) for metric in metrics]
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
+def _architecture_table(scores: pd.DataFrame) -> list[str]:
+    """Return a table of each metric's mean per architecture, the basis of the verdict."""
+    ranked = tables.ranked(scores)
+    if ranked.empty:
+        return []
+    means = ranked.groupby("architecture").mean(numeric_only=True)
+    counts = ranked.groupby("architecture").size()
+    architectures = list(means.index)
+    header = ["metric", *(f"{name} ({counts[name]} runs)" for name in architectures)]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for metric in tables.METRICS:
+        if metric.key not in means:
+            continue
+        column = means[metric.key]
+        best = column.min() if metric.lower_is_better else column.max()
+        cells = [metric.label]
+        for name in architectures:
+            cell = _format(column[name], metric.key)
+            if cell == _format(best, metric.key):
+                cell = f"**{cell}**"
+            cells.append(cell)
         lines.append("| " + " | ".join(cells) + " |")
     return lines
 
@@ -96,26 +122,41 @@ def _verdict(dataset: str, scores: pd.DataFrame, references: pd.DataFrame) -> st
     winners = tables.best_architectures(scores)
     if not winners:
         return f"No model has usable scores on {DISPLAY_NAMES[dataset]}, so there is no verdict."
-    by_architecture: dict[str, list[str]] = {}
-    for key, (architecture, _) in winners.items():
-        by_architecture.setdefault(architecture, []).append(tables.METRICS_BY_KEY[key].in_sentence)
-    sentences = [
-        f"The {architecture} model is best on {_join_words(labels)}."
-        for architecture, labels in sorted(by_architecture.items(), key=lambda item: -len(item[1]))
-    ]
     backends = ", ".join(sorted(scores["backend"].unique()))
-    verdict = (
-        f"{DISPLAY_NAMES[dataset]}, averaged over the backends ({backends}) and seeds "
-        f"({len(scores)} runs). {' '.join(sentences)}"
-    )
+    sentences = [
+        f"Scores on {DISPLAY_NAMES[dataset]} are averaged per architecture over the backends "
+        f"({backends}) and seeds, as in the first table below."
+    ]
+
+    reconstruction: dict[str, list[str]] = {}
+    for metric in tables.RECONSTRUCTION_METRICS:
+        if metric.key in winners:
+            reconstruction.setdefault(winners[metric.key][0], []).append(metric.in_sentence)
+    if reconstruction:
+        parts = [f"the {name} model on {_join_words(labels)}" for name, labels in reconstruction.items()]
+        sentences.append(f"For reconstruction, the best is {_join_words(parts)}.")
+
+    inpainting_keys = [metric.key for metric in tables.INPAINTING_METRICS if metric.key in winners]
+    wins: dict[str, int] = {}
+    for key in inpainting_keys:
+        wins[winners[key][0]] = wins.get(winners[key][0], 0) + 1
+    if wins:
+        ordered = sorted(wins.items(), key=lambda item: -item[1])
+        parts = [f"the {name} model on {count}" for name, count in ordered]
+        sentences.append(
+            f"For inpainting, the best is {_join_words(parts)} of the {len(inpainting_keys)} scores."
+        )
+
+    not_beaten = _worse_than_reference(winners, references)
+    if not_beaten:
+        sentences.append(
+            f"The mean training image beats every model on {_join_words(not_beaten)}."
+        )
     collapsed = scores[tables.collapsed_mask(scores)]
     if not collapsed.empty:
         names = ", ".join(f"{row.architecture} on {row.backend} (seed {row.seed})" for row in collapsed.itertuples())
-        verdict += f" Not ranked because the model collapsed to nearly the same output for every image: {names}."
-    not_beaten = _worse_than_reference(winners, references)
-    if not_beaten:
-        verdict += f" Even the best model does not beat the mean-image reference on {_join_words(not_beaten)}."
-    return verdict
+        sentences.append(f"Not ranked because the model collapsed to nearly the same output for every image: {names}.")
+    return " ".join(sentences)
 
 
 def _problems(records: list[dict[str, Any]], dataset: str) -> list[str]:
@@ -136,7 +177,7 @@ def _preamble(records: list[dict[str, Any]]) -> list[str]:
         "MSE is per pixel; PSNR = 10·log10(1 / MSE) in dB; SSIM is the mean over images of scikit-image's",
         "`structural_similarity` with `data_range=1.0` and a 7x7 uniform window. Inpainting hides part of",
         "each image (set to 0): hidden MSE is measured on the hidden pixels only, SSIM on the whole image",
-        "after the visible pixels are pasted back. The best model value per column is in bold.",
+        "after the visible pixels are pasted back. Bold marks the best value in each column.",
         "Lower is better for MSE, higher for PSNR and SSIM.",
     ]
 
@@ -177,14 +218,17 @@ def summary_markdown(records: list[dict[str, Any]], table: pd.DataFrame) -> str:
         dataset_references = reference_scores[reference_scores["dataset"] == dataset]
         lines += ["", f"## {DISPLAY_NAMES[dataset]}", "", _verdict(dataset, dataset_scores, dataset_references), ""]
         if not dataset_scores.empty:
-            lines += ["### Reconstruction", ""]
+            averages = _architecture_table(dataset_scores)
+            if averages:
+                lines += ["### Mean per architecture", "", *averages, ""]
+            lines += ["### Reconstruction, per run", ""]
             lines += _metric_table(
                 dataset_scores,
                 dataset_references,
                 tables.RECONSTRUCTION_METRICS,
                 ("parameters", "epochs_run", "train_seconds"),
             )
-            lines += ["", "### Inpainting", ""]
+            lines += ["", "### Inpainting, per run", ""]
             lines += _metric_table(dataset_scores, dataset_references, tables.INPAINTING_METRICS, ())
         problems = _problems(records, dataset)
         if problems:

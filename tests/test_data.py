@@ -328,7 +328,7 @@ def test_nothing_found_mnist(tmp_path, isolated_sources):
     assert str(tmp_path / "mnist.npz") in message
     assert str(tmp_path / "mnist" / "mnist.npz") in message
     assert str(isolated_sources.keras_home / "datasets" / "mnist.npz") in message
-    assert "allow_download=False" in message
+    assert "--no-download" in message
     assert "AEBENCH_DATA_DIR" in message
     assert isolated_sources.keras.calls == []
 
@@ -341,7 +341,7 @@ def test_nothing_found_fashion(tmp_path, isolated_sources):
     assert str(tmp_path / "fashion-mnist.npz") in message
     assert str(isolated_sources.keras_home / "datasets" / "fashion-mnist") in message
     assert str(isolated_sources.debian_dir) in message
-    assert "allow_download=False" in message
+    assert "--no-download" in message
 
 
 def test_nothing_found_without_data_dir():

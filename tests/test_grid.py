@@ -108,7 +108,8 @@ def test_grid_summary(smoke_grid):
     assert "## Fashion-MNIST" in summary
     assert "reference: mean training image" in summary
     assert "reference: hidden pixels left at 0" in summary
-    assert "is best on" in summary
+    assert "For reconstruction, the best is" in summary
+    assert "### Mean per architecture" in summary
     assert not (output / "aebench.lock").exists()
     assert "skipped: JAX is not installed" in summary
 

@@ -10,7 +10,7 @@ import time
 import pytest
 
 import backends
-from bench import config, records, report, runner, summary, tables
+from bench import cli, config, records, report, runner, summary, tables
 from bench.executor import LocalProcessExecutor
 from bench.lock import LOCK_NAME, OutputLock, OutputLocked
 from tests import helpers
@@ -246,5 +246,14 @@ def test_collapsed_model_not_ranked():
     assert "| stacked (collapsed) | torch | 0 |" in text
     assert "**0.0010**" not in text
     assert "**0.0200**" in text
-    assert "The conv model is best on MSE" in text
+    assert "For reconstruction, the best is the conv model on MSE" in text
     assert "Not ranked because the model collapsed" in text
+
+
+def test_all_runs_skipped_exits_1(tmp_path, real_data_dir, monkeypatch):
+    monkeypatch.setattr(backends.get_backend("jax"), "unavailable_reason", lambda: "JAX is not installed (test)")
+    arguments = ["--profile", "smoke", "--datasets", "mnist", "--architectures", "stacked", "--backends", "jax"]
+    arguments += ["--data-dir", str(real_data_dir), "--output", str(tmp_path / "out")]
+    assert cli.main(arguments) == 1
+    [skipped] = [r for r in records.load_records(tmp_path / "out") if r["kind"] == "model"]
+    assert skipped["status"] == "skipped"
