@@ -15,7 +15,7 @@ import sys
 
 import backends
 from bench import config, data
-from bench.lock import OutputLocked
+from bench.lock import OutputLock, OutputLocked
 
 logger = logging.getLogger("bench")
 
@@ -129,8 +129,6 @@ def remove_empty_output(output: pathlib.Path) -> None:
 def run_command(argv: list[str]) -> int:
     parser = run_parser()
     arguments = parser.parse_args(argv)
-    from bench import runner  # after parsing, so --help and usage errors stay fast
-
     profile = config.PROFILES[arguments.profile]
     overrides = {}
     if arguments.epochs is not None:
@@ -152,6 +150,23 @@ def run_command(argv: list[str]) -> int:
         output = DEFAULT_RESULTS_ROOT / f"{stamp}-{profile.name}"
     created = not output.exists()
     check_output(parser, output)
+    lock = OutputLock(output)
+    try:
+        lock.acquire()
+    except OutputLocked as error:
+        setup_logging(None)
+        logger.error("%s", error)
+        return 2
+    try:
+        return run_grid_command(arguments, profile, output, created)
+    finally:
+        lock.release()
+
+
+def run_grid_command(arguments: argparse.Namespace, profile: config.Profile, output: pathlib.Path, created: bool) -> int:
+    """Run the grid that the parsed arguments describe; the caller holds the output lock."""
+    from bench import runner
+
     setup_logging(output / "aebench.log")
 
     settings = runner.GridSettings(
@@ -178,7 +193,11 @@ def run_command(argv: list[str]) -> int:
             remove_empty_output(output)
         return 1
     except KeyboardInterrupt:
-        logger.error("interrupted; finished runs are kept in %s", output)
+        logger.error(
+            "interrupted; finished runs are kept in %s; continue with the same options and: --resume --output %s",
+            output,
+            output,
+        )
         return 130
 
     failed = [record["run_id"] for record in found if record["status"] == "failed"]

@@ -85,6 +85,11 @@ PROFILES: dict[str, Profile] = {
 }
 
 
+def make_run_id(dataset: str, architecture: str, backend: str, seed: int) -> str:
+    """Return the readable, unique name of a run inside one output folder."""
+    return f"{dataset}-{architecture}-{backend}-seed{seed}"
+
+
 @dataclasses.dataclass(frozen=True)
 class RunSpec:
     """Everything that defines one training-and-scoring run.
@@ -106,7 +111,7 @@ class RunSpec:
     @property
     def run_id(self) -> str:
         """Readable, unique name of the run inside one output folder."""
-        return f"{self.dataset}-{self.architecture}-{self.backend}-seed{self.seed}"
+        return make_run_id(self.dataset, self.architecture, self.backend, self.seed)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

@@ -67,6 +67,7 @@ class LocalProcessExecutor:
         self._lock = threading.Lock()
         self._finished = 0
         self._processes: set[subprocess.Popen] = set()
+        self._stopping = False
 
     def run(self, specs: list[RunSpec]) -> list[dict[str, Any]]:
         """Run every specification and return their records in the same order."""
@@ -111,6 +112,7 @@ class LocalProcessExecutor:
 
     def _stop_workers(self) -> None:
         with self._lock:
+            self._stopping = True
             running = list(self._processes)
         for process in running:
             process.terminate()
@@ -148,9 +150,11 @@ class LocalProcessExecutor:
                     log_file.write(line)
                     text = line.rstrip()
                     tail.append(text)
-                    if WORKER_LOG_LINE.match(text):
-                        # Drop the worker's clock time; the runner's log adds its own.
-                        logger.info("%s: %s", spec.run_id, text[len("00:00:00 ") :])
+                    match = WORKER_LOG_LINE.match(text)
+                    if match:
+                        # Keep the worker's level but drop its clock time; the runner's log adds its own.
+                        level = logging.getLevelName(match.group(1))
+                        logger.log(level, "%s: %s", spec.run_id, text[match.end() :])
                     else:
                         logger.debug("%s: %s", spec.run_id, text)
                 status = process.wait()
@@ -165,12 +169,17 @@ class LocalProcessExecutor:
             # The whole process: start-up, data loading, training and scoring.
             record["worker_seconds"] = worker_seconds
             records.write_json(record_path, record)
+        elif self._stopping:
+            reason = "the grid was interrupted while this run was in progress; continue it with --resume"
+            record = unfinished_record(spec, "interrupted", reason)
+            records.write_json(record_path, record)
         else:
             reason = (
                 f"the worker exited with status {status} without writing a record; "
-                f"last lines of {folder / records.LOG_NAME}:\n" + "\n".join(tail)
+                f"the last lines of {folder / records.LOG_NAME} are in log_tail"
             )
             record = unfinished_record(spec, "failed", reason)
+            record["log_tail"] = list(tail)
             records.write_json(record_path, record)
 
         with self._lock:

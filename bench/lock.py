@@ -36,6 +36,8 @@ class OutputLock:
     def __init__(self, folder: pathlib.Path):
         self.path = folder / LOCK_NAME
         self.owner = {"pid": os.getpid(), "host": socket.gethostname()}
+        # True when this process already held the lock; the outer holder releases it.
+        self.nested = False
 
     def acquire(self) -> None:
         """Create the lock file, taking over a stale one.
@@ -44,16 +46,31 @@ class OutputLock:
             OutputLocked: if a live process on this host, or any process on
                 another host, holds the lock.
         """
-        for _ in range(2):
-            try:
-                descriptor = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
-            except FileExistsError:
-                self._remove_if_stale()
-                continue
-            with os.fdopen(descriptor, "w") as handle:
-                json.dump(self.owner, handle)
-            return
+        # The owner is written to a temporary file that is then linked to the
+        # lock's name: the link fails if the lock exists, and a reader never
+        # sees a lock file without its owner.
+        temporary = self.path.with_name(f".{LOCK_NAME}.{os.getpid()}")
+        temporary.write_text(json.dumps(self.owner))
+        try:
+            for _ in range(2):
+                try:
+                    os.link(temporary, self.path)
+                except FileExistsError:
+                    if self._held_by_this_process():
+                        self.nested = True
+                        return
+                    self._remove_if_stale()
+                    continue
+                return
+        finally:
+            temporary.unlink(missing_ok=True)
         raise OutputLocked(f"could not create the lock file {self.path}; remove it if no aebench process is running")
+
+    def _held_by_this_process(self) -> bool:
+        try:
+            return json.loads(self.path.read_text()) == self.owner
+        except (OSError, ValueError):
+            return False
 
     def _remove_if_stale(self) -> None:
         try:
@@ -77,7 +94,9 @@ class OutputLock:
         self.path.unlink(missing_ok=True)
 
     def release(self) -> None:
-        """Delete the lock file if this process still owns it."""
+        """Delete the lock file if this process still owns it and took it first."""
+        if self.nested:
+            return
         try:
             holder = json.loads(self.path.read_text())
         except (OSError, ValueError):

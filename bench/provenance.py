@@ -1,8 +1,9 @@
-"""Where and with what a result was produced: commit, time, machine, versions."""
+"""Provenance of a result: commit, time, machine and package versions."""
 
 import datetime
 import importlib.metadata
 import os
+import pathlib
 import platform
 import subprocess
 import sys
@@ -12,10 +13,10 @@ from typing import Any
 CORE_PACKAGES = ("keras", "numpy", "scikit-image")
 
 
-def _git(*arguments: str) -> str | None:
+def _git(folder: pathlib.Path, *arguments: str) -> str | None:
     try:
         completed = subprocess.run(
-            ["git", *arguments],
+            ["git", "-C", str(folder), *arguments],
             capture_output=True,
             text=True,
             timeout=10,
@@ -26,18 +27,33 @@ def _git(*arguments: str) -> str | None:
     return completed.stdout.strip()
 
 
-def git_state() -> dict[str, Any]:
-    """Return the commit of the working directory and whether its code had local changes.
+def _is_harness_checkout(folder: pathlib.Path) -> bool:
+    return (folder / "bench" / "__init__.py").is_file() and (folder / "backends" / "__init__.py").is_file()
 
-    The working directory, not the installed package, is asked: tox installs
-    the package into a virtual environment outside the repository.
+
+def _checkout() -> pathlib.Path | None:
+    """Return the root of the aebench checkout that this code comes from, if any.
+
+    Run from a source tree, that is the package's own folder. tox installs a
+    copy into a virtual environment outside the repository, so the working
+    directory is tried next; either counts only if it is an aebench checkout.
     """
-    commit = _git("rev-parse", "HEAD")
+    for folder in (pathlib.Path(__file__).resolve().parents[1], pathlib.Path.cwd()):
+        root = _git(folder, "rev-parse", "--show-toplevel")
+        if root is not None and _is_harness_checkout(pathlib.Path(root)):
+            return pathlib.Path(root)
+    return None
+
+
+def git_state() -> dict[str, Any]:
+    """Return the commit of the aebench checkout and whether its code had local changes."""
+    root = _checkout()
+    commit = _git(root, "rev-parse", "HEAD") if root is not None else None
     if commit is None:
         return {"commit": None, "dirty": None}
     # Results are outputs, not code: refreshing a committed baseline in place
     # must not mark its own records as made from a modified tree.
-    status = _git("status", "--porcelain", "--untracked-files=no", "--", ":(top)", ":(top,exclude)results")
+    status = _git(root, "status", "--porcelain", "--untracked-files=no", "--", ":(top)", ":(top,exclude)results")
     return {"commit": commit, "dirty": bool(status) if status is not None else None}
 
 

@@ -111,8 +111,8 @@ def new_record(run_id: str, kind: str, dataset: str, architecture: str, backend:
     """Return the skeleton every record shares.
 
     `kind` is "model" for a trained autoencoder or "reference" for a
-    reference predictor; `status` is "ok", "failed" or "skipped", and
-    `reason` explains anything but "ok".
+    reference predictor; `status` is "ok", "failed", "skipped" or
+    "interrupted", and `reason` explains anything but "ok".
     """
     return {
         "run_id": run_id,

@@ -7,20 +7,36 @@ finished or interrupted grid without training.
 import logging
 import pathlib
 
-from bench import figures, records, summary, tables
+import itertools
+
+from bench import config, figures, records, summary, tables
 
 logger = logging.getLogger(__name__)
 
 CSV_NAME = "results.csv"
 SUMMARY_NAME = "summary.md"
 FIGURES_FOLDER = "figures"
+GRID_NAME = "grid.json"
+
+
+def planned_runs(output_dir: pathlib.Path) -> set[str]:
+    """Return the run ids that the grid in `output_dir` set out to run, from its grid.json."""
+    try:
+        settings = records.read_json(output_dir / GRID_NAME)["settings"]
+        grid = itertools.product(
+            settings["datasets"], settings["architectures"], settings["backends"], settings["seeds"]
+        )
+        return {config.make_run_id(*values) for values in grid}
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        logger.warning("cannot read the planned runs from %s: %s", output_dir / GRID_NAME, error)
+        return set()
 
 
 def write_report(output_dir: pathlib.Path) -> list[pathlib.Path]:
     """Write `results.csv`, `summary.md` and the figures; return their paths.
 
     Raises:
-        FileNotFoundError: if the folder holds no records.
+        FileNotFoundError: if the folder contains no records.
     """
     found = records.load_records(output_dir)
     if not found:
@@ -29,11 +45,12 @@ def write_report(output_dir: pathlib.Path) -> list[pathlib.Path]:
             f"expected runs/<run_id>/{records.RECORD_NAME} files written by a grid."
         )
     table = tables.long_table(found)
+    missing = sorted(planned_runs(output_dir) - {record["run_id"] for record in found})
 
     csv_path = output_dir / CSV_NAME
     records.write_atomically(csv_path, table.to_csv(index=False).encode())
     summary_path = output_dir / SUMMARY_NAME
-    records.write_atomically(summary_path, summary.summary_markdown(found, table).encode())
+    records.write_atomically(summary_path, summary.summary_markdown(found, table, missing).encode())
     written = [csv_path, summary_path]
 
     figure_folder = output_dir / FIGURES_FOLDER

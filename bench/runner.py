@@ -14,6 +14,7 @@ from typing import Any
 
 import backends
 from bench import config, data, masks, provenance, records, scoring
+from bench import report as report_module
 from bench.executor import LocalProcessExecutor, unfinished_record
 from bench.lock import OutputLock
 from bench.splits import make_splits
@@ -144,13 +145,12 @@ def run_grid(settings: GridSettings, executor=None) -> list[dict[str, Any]]:
 
 
 def _run_locked(settings: GridSettings, executor) -> list[dict[str, Any]]:
-    from bench import report
-
     output_dir = settings.output_dir
     existing = {record["run_id"]: record for record in records.load_records(output_dir)}
-    if existing and not settings.resume:
+    models = [record for record in existing.values() if record["kind"] == "model"]
+    if models and not settings.resume:
         raise GridError(
-            f"{output_dir} already contains {len(existing)} result record(s); "
+            f"{output_dir} already contains {len(models)} model record(s); "
             f"use --resume to continue that grid, or choose a new --output"
         )
     started = time.perf_counter()
@@ -161,7 +161,7 @@ def _run_locked(settings: GridSettings, executor) -> list[dict[str, Any]]:
         for name in settings.datasets
     }
     records.write_json(
-        output_dir / "grid.json",
+        output_dir / report_module.GRID_NAME,
         {"settings": settings.to_dict(), "provenance": provenance.collect()},
     )
     for dataset in loaded.values():
@@ -194,6 +194,6 @@ def _run_locked(settings: GridSettings, executor) -> list[dict[str, Any]]:
     logger.info("running %d model(s) with %d job(s)", len(to_run), settings.jobs)
     all_records.extend(executor.run(to_run))
 
-    report.write_report(output_dir)
+    report_module.write_report(output_dir)
     logger.info("grid finished in %.0f s; results in %s", time.perf_counter() - started, output_dir)
     return all_records

@@ -200,8 +200,8 @@ def _preamble(records: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
-def summary_markdown(records: list[dict[str, Any]], table: pd.DataFrame) -> str:
-    """Return the Markdown summary of a grid."""
+def summary_markdown(records: list[dict[str, Any]], table: pd.DataFrame, missing: list[str] = ()) -> str:
+    """Return the Markdown summary of a grid; `missing` lists planned runs that have no record."""
     scores = tables.model_scores(table)
     references = table[(table["kind"] == "reference") & (table["status"] == "ok")]
     reference_scores = (
@@ -231,6 +231,7 @@ def summary_markdown(records: list[dict[str, Any]], table: pd.DataFrame) -> str:
             lines += ["", "### Inpainting, per run", ""]
             lines += _metric_table(dataset_scores, dataset_references, tables.INPAINTING_METRICS, ())
         problems = _problems(records, dataset)
+        problems += [f"- `{run_id}` not run: the grid stopped before it" for run_id in missing if run_id.startswith(f"{dataset}-")]
         if problems:
             lines += ["", "### Runs without scores", "", *problems]
     return "\n".join(lines) + "\n"

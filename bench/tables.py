@@ -110,7 +110,11 @@ def long_table(records: list[dict[str, Any]]) -> pd.DataFrame:
         for metric in METRICS:
             if metric.key in metrics:
                 rows.append({**base, "metric": metric.key, "value": metrics[metric.key]})
-    return pd.DataFrame(rows, columns=list(COLUMNS))
+    table = pd.DataFrame(rows, columns=list(COLUMNS))
+    # Nullable integers, so a missing value does not turn 0 into 0.0 in the CSV.
+    for column in ("seed", "parameters", "epochs_run", "best_epoch"):
+        table[column] = table[column].astype("Int64")
+    return table
 
 
 def model_scores(table: pd.DataFrame) -> pd.DataFrame:

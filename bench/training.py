@@ -46,7 +46,12 @@ class TrainingDiverged(RuntimeError):
     """The training loss became NaN or infinite."""
 
 
-def train(model: keras.Model, splits: Splits, profile: Profile) -> dict[str, Any]:
+def train(
+    model: keras.Model,
+    splits: Splits,
+    profile: Profile,
+    extra_callbacks: tuple[keras.callbacks.Callback, ...] = (),
+) -> dict[str, Any]:
     """Compile and fit `model` to reconstruct its input.
 
     Returns:
@@ -63,6 +68,7 @@ def train(model: keras.Model, splits: Splits, profile: Profile) -> dict[str, Any
         ),
         keras.callbacks.TerminateOnNaN(),
         EpochLog(profile.epochs),
+        *extra_callbacks,
     ]
     started = time.perf_counter()
     history = model.fit(

@@ -5,8 +5,9 @@ Started by an executor as `python -m bench.worker RUN_FOLDER`, with
 reads them once at import. The run folder contains `spec.json`; the worker writes
 `record.json` and `samples.npz` beside it.
 
-Exit status: 0 when the run succeeded, 1 when it failed and the record says
-why, 2 when the specification could not be read.
+Exit status: 0 when the run succeeded, 1 when it failed and the record gives
+the reason, 2 when the specification could not be read, 3 when the runner
+died first and nothing was written.
 """
 
 import logging
@@ -20,6 +21,16 @@ from typing import Any
 from bench import config, provenance, records
 
 logger = logging.getLogger("bench.worker")
+
+# Exit status of a worker whose runner died: nobody waits for its record, and
+# a new grid may already own the folder, so it writes nothing.
+ORPHANED_STATUS = 3
+
+
+def exit_if_orphaned(parent: int) -> None:
+    """Exit at once when the process that started this worker is gone."""
+    if os.getppid() != parent:
+        os._exit(ORPHANED_STATUS)
 
 
 def _score_model(model, splits, dataset, spec: config.RunSpec):
@@ -93,7 +104,13 @@ def run(spec: config.RunSpec, folder: pathlib.Path) -> dict[str, Any]:
             record["parameters"]["total"],
             len(splits.train),
         )
-        record["training"] = training.train(model.autoencoder, splits, spec.profile)
+        parent = os.getppid()
+
+        class StopWhenOrphaned(keras.callbacks.Callback):
+            def on_train_batch_end(self, batch, logs=None):
+                exit_if_orphaned(parent)
+
+        record["training"] = training.train(model.autoencoder, splits, spec.profile, (StopWhenOrphaned(),))
 
         logger.info("scoring on %d test images", len(splits.test))
         scores, outputs, diagnostics, scoring_seconds = _score_model(model.autoencoder, splits, dataset, spec)
@@ -133,7 +150,9 @@ def main(argv: list[str] | None = None) -> int:
         logger.error("cannot read the run specification in %s: %s", folder, error)
         return 2
 
+    parent = os.getppid()
     record = run(spec, folder)
+    exit_if_orphaned(parent)
     records.write_json(folder / records.RECORD_NAME, record)
     return 0 if record["status"] == "ok" else 1
 

@@ -2,6 +2,7 @@
 
 import json
 import os
+import pathlib
 import signal
 import subprocess
 import sys
@@ -10,7 +11,7 @@ import time
 import pytest
 
 import backends
-from bench import cli, config, records, report, runner, summary, tables
+from bench import cli, config, provenance, records, report, runner, summary, tables
 from bench.executor import LocalProcessExecutor
 from bench.lock import LOCK_NAME, OutputLock, OutputLocked
 from tests import helpers
@@ -52,9 +53,22 @@ def run_cli(*arguments, timeout=300):
 
 
 def test_lock_rejects_live_owner(tmp_path):
-    write_lock(tmp_path, os.getpid())
-    with pytest.raises(OutputLocked, match=f"in use by aebench process {os.getpid()}"):
-        OutputLock(tmp_path).acquire()
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        write_lock(tmp_path, other.pid)
+        with pytest.raises(OutputLocked, match=f"in use by aebench process {other.pid}"):
+            OutputLock(tmp_path).acquire()
+    finally:
+        other.kill()
+        other.wait()
+
+
+def test_lock_nested_in_same_process(tmp_path):
+    with OutputLock(tmp_path):
+        with OutputLock(tmp_path) as inner:
+            assert inner.nested
+        assert (tmp_path / LOCK_NAME).exists(), "the inner holder released the outer lock"
+    assert not (tmp_path / LOCK_NAME).exists()
 
 
 def test_lock_takes_over_stale_file(tmp_path):
@@ -78,7 +92,8 @@ def test_second_grid_exits_2(tmp_path):
 
 
 def test_existing_results_need_resume(tmp_path, real_data_dir):
-    records.write_json(records.run_folder(tmp_path, "old-run") / records.RECORD_NAME, {"run_id": "old-run"})
+    old = records.new_record("old-run", "model", "mnist", "stacked", "torch")
+    records.write_json(records.run_folder(tmp_path, "old-run") / records.RECORD_NAME, old)
     with pytest.raises(runner.GridError, match="--resume"):
         runner.run_grid(grid_settings(tmp_path, real_data_dir))
     assert not (tmp_path / LOCK_NAME).exists()
@@ -148,7 +163,7 @@ def test_killed_worker_recorded_failed(tmp_path, real_data_dir):
 
     assert record["status"] == "failed"
     assert "exited with status -9" in record["reason"]
-    assert "loading the model" in record["reason"]
+    assert record["log_tail"] == ["loading the model"]
     stored = records.read_json(records.run_folder(output, spec.run_id) / records.RECORD_NAME)
     assert stored["status"] == "failed"
 
@@ -214,12 +229,15 @@ def test_interrupt_keeps_finished_runs(tmp_path, real_data_dir):
     assert process.returncode == 130, stderr[-2000:]
     assert "interrupted; finished runs are kept" in stderr
     assert records.read_json(first)["status"] == "ok"
+    statuses = {record["run_id"]: record["status"] for record in records.load_records(output)}
+    assert "failed" not in statuses.values(), statuses
     assert not list(output.rglob(".*.json.*")), "a temporary file was left behind"
     assert not (output / LOCK_NAME).exists()
 
     # The interrupted grid still yields its tables.
     assert run_cli("report", str(output)).returncode == 0
     assert f"mnist-recurrent-{backend}-seed0" in (output / report.CSV_NAME).read_text()
+    assert f"`mnist-stacked-{backend}-seed0` not run" in (output / report.SUMMARY_NAME).read_text()
 
 
 # Collapsed models
@@ -257,3 +275,12 @@ def test_all_runs_skipped_exits_1(tmp_path, real_data_dir, monkeypatch):
     assert cli.main(arguments) == 1
     [skipped] = [r for r in records.load_records(tmp_path / "out") if r["kind"] == "model"]
     assert skipped["status"] == "skipped"
+
+
+def test_provenance_names_harness_checkout(tmp_path, monkeypatch):
+    root = pathlib.Path(__file__).resolve().parents[1]
+    head = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True)
+    if head.returncode != 0:
+        pytest.skip("the tests do not run from a git checkout")
+    monkeypatch.chdir(tmp_path)  # a working directory outside any repository
+    assert provenance.git_state()["commit"] == head.stdout.strip()
