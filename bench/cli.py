@@ -118,12 +118,22 @@ def check_output(parser: argparse.ArgumentParser, output: pathlib.Path) -> None:
         parser.error(f"the output folder {output} is not writable; choose a writable path")
 
 
-def remove_empty_output(output: pathlib.Path) -> None:
-    """Delete an output folder that this command created and that has no runs in it."""
+def first_missing_folder(path: pathlib.Path) -> pathlib.Path | None:
+    """Return the outermost folder of `path` that does not exist yet, or None."""
+    missing = None
+    for candidate in (path, *path.parents):
+        if candidate.exists():
+            break
+        missing = candidate
+    return missing
+
+
+def remove_empty_output(output: pathlib.Path, created: pathlib.Path) -> None:
+    """Delete the folders this command created for `output` if no run was written."""
     if (output / "runs").exists():
         return
     logging.shutdown()  # close aebench.log before deleting it
-    shutil.rmtree(output, ignore_errors=True)
+    shutil.rmtree(created, ignore_errors=True)
 
 
 def run_command(argv: list[str]) -> int:
@@ -148,7 +158,7 @@ def run_command(argv: list[str]) -> int:
     if output is None:
         stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
         output = DEFAULT_RESULTS_ROOT / f"{stamp}-{profile.name}"
-    created = not output.exists()
+    created = first_missing_folder(output.absolute())
     check_output(parser, output)
     lock = OutputLock(output)
     try:
@@ -163,8 +173,16 @@ def run_command(argv: list[str]) -> int:
         lock.release()
 
 
-def run_grid_command(arguments: argparse.Namespace, profile: config.Profile, output: pathlib.Path, created: bool) -> int:
-    """Run the grid that the parsed arguments describe; the caller holds the output lock."""
+def run_grid_command(
+    arguments: argparse.Namespace,
+    profile: config.Profile,
+    output: pathlib.Path,
+    created: pathlib.Path | None,
+) -> int:
+    """Run the grid that the parsed arguments describe; the caller holds the output lock.
+
+    `created` is the outermost folder that this command made for `output`.
+    """
     from bench import runner
 
     setup_logging(output / "aebench.log")
@@ -189,8 +207,8 @@ def run_grid_command(arguments: argparse.Namespace, profile: config.Profile, out
         return 2
     except data.DataError as error:
         logger.error("%s", error)
-        if created:
-            remove_empty_output(output)
+        if created is not None:
+            remove_empty_output(output, created)
         return 1
     except KeyboardInterrupt:
         logger.error(

@@ -50,10 +50,11 @@ def test_output_that_is_file_exits_2(tmp_path):
 
 def test_missing_data_dir_fails_before_training(tmp_path):
     missing = tmp_path / "nowhere"
-    completed = run_cli("--profile", "smoke", "--data-dir", str(missing), "--output", str(tmp_path / "out"))
+    output = tmp_path / "out" / "nested" / "grid"
+    completed = run_cli("--profile", "smoke", "--data-dir", str(missing), "--output", str(output))
     assert completed.returncode == 1
     assert str(missing) in completed.stderr
-    assert not (tmp_path / "out").exists(), "the failed start left its output folder behind"
+    assert not (tmp_path / "out").exists(), "the failed start left its output folders behind"
 
 
 def test_report_on_empty_folder_exits_1(tmp_path):
