@@ -34,7 +34,7 @@ def _json_default(value: Any) -> Any:
 
 def _finite_or_text(value: Any) -> Any:
     # JSON has no NaN or infinity; store them as strings that `read_json`
-    # turns back into floats, so a record never holds invalid JSON.
+    # turns back into floats, so a record is always valid JSON.
     if isinstance(value, float) and not math.isfinite(value):
         return repr(value)
     if isinstance(value, dict):

@@ -119,7 +119,7 @@ def reference_records(dataset: data.Dataset, settings: GridSettings) -> list[dic
 
 
 class GridError(RuntimeError):
-    """The grid cannot start; the message says why and what to do."""
+    """The grid cannot start; the message gives the reason and the fix."""
 
 
 def _is_complete(record: dict[str, Any] | None, spec: config.RunSpec, output_dir: pathlib.Path) -> bool:
@@ -135,7 +135,7 @@ def run_grid(settings: GridSettings, executor=None) -> list[dict[str, Any]]:
 
     Raises:
         OutputLocked: if another aebench process is using the output folder.
-        GridError: if the folder already holds results and `settings.resume`
+        GridError: if the folder already contains model results and `settings.resume`
             is off, since running again would overwrite finished work.
         DataError: if a dataset is missing or invalid.
     """

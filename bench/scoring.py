@@ -36,7 +36,7 @@ def collapse_check(images: np.ndarray, prediction: np.ndarray) -> dict[str, Any]
     """Compare how much the predictions and the images vary from image to image.
 
     The spread is the standard deviation over images of each pixel, averaged
-    over pixels; it is 0 for a model that returns the same image every time.
+    over pixels. It is 0 for a model that returns the same image every time.
     """
     input_spread = float(images.std(axis=0).mean())
     output_spread = float(prediction.std(axis=0).mean())

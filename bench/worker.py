@@ -22,8 +22,8 @@ from bench import config, provenance, records
 
 logger = logging.getLogger("bench.worker")
 
-# Exit status of a worker whose runner died: nobody waits for its record, and
-# a new grid may already own the folder, so it writes nothing.
+# Exit status of a worker whose runner died. No process reads its record any
+# more and a new grid may already own the folder, so it writes nothing.
 ORPHANED_STATUS = 3
 
 
