@@ -63,16 +63,22 @@ def run_parser() -> argparse.ArgumentParser:
         ),
         epilog="To rebuild the tables and figures of an existing output folder: aebench report FOLDER",
     )
+
+    # What to run.
     parser.add_argument("--profile", choices=config.PROFILES, default="quick", help=f"training budget ({profiles}); default: quick")
     parser.add_argument("--datasets", nargs="+", choices=data.DATASETS, default=list(data.DATASETS), metavar="NAME", help=f"datasets to use, from: {', '.join(data.DATASETS)}; default: all")
     parser.add_argument("--architectures", nargs="+", choices=config.ARCHITECTURES, default=list(config.ARCHITECTURES), metavar="NAME", help=f"architectures to train, from: {', '.join(config.ARCHITECTURES)}; default: all")
     parser.add_argument("--backends", nargs="+", choices=backends.BACKENDS, default=list(config.DEFAULT_BACKENDS), metavar="NAME", help=f"Keras backends, from: {', '.join(backends.BACKENDS)}; default: {' '.join(config.DEFAULT_BACKENDS)}. A backend that is not installed is reported as skipped")
     parser.add_argument("--seeds", nargs="+", type=non_negative_int, default=[0], metavar="SEED", help="random seeds for weight initialisation and shuffling; one run per seed; default: 0")
     parser.add_argument("--codings-size", type=positive_int, default=config.DEFAULT_CODINGS_SIZE, help=f"size of the codings shared by all architectures; default: {config.DEFAULT_CODINGS_SIZE}")
+
+    # Changes to the profile.
     parser.add_argument("--epochs", type=positive_int, help="override the profile's maximum number of epochs")
     parser.add_argument("--batch-size", type=positive_int, help="override the profile's batch size (images per step)")
     parser.add_argument("--learning-rate", type=positive_float, help="override the profile's Adam learning rate")
-    parser.add_argument("--data-dir", default=data.default_data_dir(), help=f"folder holding mnist/ and fashion-mnist/ with the IDX files; default: ${data.DATA_DIR_ENV}, then the Keras cache, then a download")
+
+    # Data, output and execution.
+    parser.add_argument("--data-dir", default=data.default_data_dir(), help=f"folder containing mnist/ and fashion-mnist/ with the IDX files; default: ${data.DATA_DIR_ENV}, then the Keras cache, then Debian's {data.DEBIAN_FASHION_MNIST_DIR} (Fashion-MNIST only), then a download")
     parser.add_argument("--no-download", action="store_true", help="fail instead of downloading when no local copy of the data is found")
     parser.add_argument("--output", type=pathlib.Path, help=f"output folder; default: a new timestamped folder under {DEFAULT_RESULTS_ROOT}/")
     parser.add_argument("--resume", action="store_true", help="continue the grid in --output: keep the runs that finished with the same settings and run the rest")

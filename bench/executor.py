@@ -32,13 +32,11 @@ BACKEND_PROBE_SECONDS = 300
 WORKER_LOG_LINE = re.compile(r"^\d\d:\d\d:\d\d (INFO|WARNING|ERROR|CRITICAL) ")
 
 
-def unfinished_record(spec: RunSpec, status: str, reason: str) -> dict[str, Any]:
-    """Return the record of a run that was skipped, or that ended without writing its own."""
+def model_record(spec: RunSpec) -> dict[str, Any]:
+    """Return a new record for the model run `spec`, with its settings and provenance."""
     record = records.new_record(spec.run_id, "model", spec.dataset, spec.architecture, spec.backend)
     record.update(
         {
-            "status": status,
-            "reason": reason,
             "seed": spec.seed,
             "profile": spec.profile.name,
             "fingerprint": spec.fingerprint(),
@@ -46,6 +44,14 @@ def unfinished_record(spec: RunSpec, status: str, reason: str) -> dict[str, Any]
             "provenance": provenance.collect(backends.get_backend(spec.backend).PACKAGES),
         }
     )
+    return record
+
+
+def unfinished_record(spec: RunSpec, status: str, reason: str) -> dict[str, Any]:
+    """Return the record of a run that was skipped, or that ended without writing its own."""
+    record = model_record(spec)
+    record["status"] = status
+    record["reason"] = reason
     return record
 
 

@@ -64,11 +64,12 @@ def metrics_figure(dataset: str, table: pd.DataFrame, folder: pathlib.Path) -> p
         (table["dataset"] == dataset) & (table["architecture"] == "mean_image") & (table["status"] == "ok")
     ]
     reference_values = dict(zip(reference["metric"], reference["value"]))
-    for key, axis in zip(grid.col_names, grid.axes.flat):
-        metric_key = next(metric for metric, label in labels.items() if label == key)
+    keys_by_label = {label: key for key, label in labels.items()}
+    for label, axis in zip(grid.col_names, grid.axes.flat):
+        metric_key = keys_by_label[label]
         if metric_key in reference_values:
             axis.axhline(reference_values[metric_key], color="grey", linestyle="--", linewidth=1)
-        axis.set_title(key, fontsize=9)
+        axis.set_title(label, fontsize=9)
         axis.set_xlabel("")
         axis.set_ylabel("")
     grid.figure.suptitle(

@@ -115,7 +115,7 @@ def inpainting_scores(
 ) -> dict[str, float]:
     """Score one mask: MSE on the hidden pixels and SSIM after pasting back.
 
-    `prediction` is the model's output for the masked input; the visible
+    `prediction` is the model's output for the masked input. The visible
     pixels are pasted back over it before the SSIM is taken, because a user of
     an inpainting model keeps what was known.
     """

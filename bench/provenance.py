@@ -36,7 +36,7 @@ def _checkout() -> pathlib.Path | None:
 
     Run from a source tree, that is the package's own folder. tox installs a
     copy into a virtual environment outside the repository, so the working
-    directory is tried next; either counts only if it is an aebench checkout.
+    directory is tried next. Either counts only if it is an aebench checkout.
     """
     for folder in (pathlib.Path(__file__).resolve().parents[1], pathlib.Path.cwd()):
         root = _git(folder, "rev-parse", "--show-toplevel")

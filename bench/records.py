@@ -8,6 +8,7 @@ Layout of an output folder:
     runs/<run_id>/worker.log     everything the worker printed
 """
 
+import io
 import json
 import math
 import os
@@ -85,15 +86,9 @@ def read_json(path: pathlib.Path) -> Any:
 
 def write_samples(path: pathlib.Path, samples: dict[str, np.ndarray]) -> None:
     """Store sample images as a compressed .npz, atomically."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".npz", dir=path.parent)
-    os.close(descriptor)
-    try:
-        np.savez_compressed(temporary, **samples)
-        os.replace(temporary, path)
-    except BaseException:
-        pathlib.Path(temporary).unlink(missing_ok=True)
-        raise
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, **samples)
+    write_atomically(path, buffer.getvalue())
 
 
 def run_folder(output_dir: pathlib.Path, run_id: str) -> pathlib.Path:
@@ -111,8 +106,8 @@ def new_record(run_id: str, kind: str, dataset: str, architecture: str, backend:
     """Return the skeleton every record shares.
 
     `kind` is "model" for a trained autoencoder or "reference" for a
-    reference predictor; `status` is "ok", "failed", "skipped" or
-    "interrupted", and `reason` explains anything but "ok".
+    reference predictor. `status` is "ok", "failed", "skipped" or
+    "interrupted", and `reason` explains any status but "ok".
     """
     return {
         "run_id": run_id,

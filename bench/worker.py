@@ -18,7 +18,8 @@ import time
 import traceback
 from typing import Any
 
-from bench import config, provenance, records
+from bench import config, records
+from bench.executor import model_record
 
 logger = logging.getLogger("bench.worker")
 
@@ -52,21 +53,15 @@ def _score_model(model, splits, dataset, spec: config.RunSpec):
     return scores, outputs, diagnostics, scoring_seconds
 
 
-def run(spec: config.RunSpec, folder: pathlib.Path) -> dict[str, Any]:
-    """Train and score one model; return its record, failed or not."""
+def run(spec: config.RunSpec, folder: pathlib.Path, parent: int) -> dict[str, Any]:
+    """Train and score one model; return its record, failed or not.
+
+    `parent` is the process id of the runner; training stops if it dies.
+    """
     import backends
 
     plugin = backends.get_backend(spec.backend)
-    record = records.new_record(spec.run_id, "model", spec.dataset, spec.architecture, spec.backend)
-    record.update(
-        {
-            "seed": spec.seed,
-            "profile": spec.profile.name,
-            "fingerprint": spec.fingerprint(),
-            "spec": spec.to_dict(),
-            "provenance": provenance.collect(plugin.PACKAGES),
-        }
-    )
+    record = model_record(spec)
     try:
         import keras
 
@@ -104,8 +99,6 @@ def run(spec: config.RunSpec, folder: pathlib.Path) -> dict[str, Any]:
             record["parameters"]["total"],
             len(splits.train),
         )
-        parent = os.getppid()
-
         class StopWhenOrphaned(keras.callbacks.Callback):
             def on_train_batch_end(self, batch, logs=None):
                 exit_if_orphaned(parent)
@@ -151,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
     parent = os.getppid()
-    record = run(spec, folder)
+    record = run(spec, folder, parent)
     exit_if_orphaned(parent)
     records.write_json(folder / records.RECORD_NAME, record)
     return 0 if record["status"] == "ok" else 1
