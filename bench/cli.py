@@ -2,6 +2,9 @@
 
     aebench [run] [options]     train and score a grid, then write the report
     aebench report FOLDER       rewrite the tables and figures of a finished grid
+
+and the quality-gate commands in `bench.cli_gate` (compare, tolerances,
+refresh-baseline).
 """
 
 import argparse
@@ -14,7 +17,8 @@ import shutil
 import sys
 
 import backends
-from bench import config, data
+from bench import cli_gate, config, data
+from bench.arguments import non_negative_int, positive_float, positive_int
 from bench.lock import OutputLock, OutputLocked
 
 logger = logging.getLogger("bench")
@@ -22,34 +26,6 @@ logger = logging.getLogger("bench")
 DEFAULT_RESULTS_ROOT = pathlib.Path("results") / "runs"
 
 
-def integer_at_least(minimum: int):
-    """Return an argparse type that accepts integers >= `minimum`."""
-    expected = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
-
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected {expected}, received {text!r}") from None
-        if value < minimum:
-            raise argparse.ArgumentTypeError(f"expected {expected}, received {value}")
-        return value
-
-    return parse
-
-
-def positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive number, received {text!r}") from None
-    if not value > 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"expected a positive finite number, received {text}")
-    return value
-
-
-positive_int = integer_at_least(1)
-non_negative_int = integer_at_least(0)
 
 
 def run_parser() -> argparse.ArgumentParser:
@@ -61,7 +37,13 @@ def run_parser() -> argparse.ArgumentParser:
             "Fashion-MNIST over several backends, score them on the test set (MSE, PSNR, "
             "SSIM, inpainting) and write tables and figures that compare them."
         ),
-        epilog="To rebuild the tables and figures of an existing output folder: aebench report FOLDER",
+        epilog=(
+            "Other commands: aebench report FOLDER (rebuild the tables and figures), aebench compare FOLDER "
+            "(quality gate), aebench tolerances FOLDER... (measure the gate's tolerances), aebench "
+            "refresh-baseline FOLDER --reason TEXT (replace the baseline). Exit status: 0 done, 1 a run "
+            f"failed or the data is invalid, 2 invalid options or an unreadable baseline, "
+            f"{cli_gate.EXIT_REGRESSION} quality worse than the baseline, 130 interrupted."
+        ),
     )
 
     # What to run.
@@ -82,6 +64,16 @@ def run_parser() -> argparse.ArgumentParser:
     parser.add_argument("--no-download", action="store_true", help="fail instead of downloading when no local copy of the data is found")
     parser.add_argument("--output", type=pathlib.Path, help=f"output folder; default: a new timestamped folder under {DEFAULT_RESULTS_ROOT}/")
     parser.add_argument("--resume", action="store_true", help="continue the grid in --output: keep the runs that finished with the same settings and run the rest")
+    parser.add_argument(
+        "--baseline",
+        type=pathlib.Path,
+        help=(
+            "after the grid, compare its scores with the baseline in this folder (for example "
+            f"{cli_gate.DEFAULT_BASELINE}) and exit with status {cli_gate.EXIT_REGRESSION} if any got worse "
+            "beyond its tolerance; default: no comparison"
+        ),
+    )
+    parser.add_argument("--tolerances", type=pathlib.Path, help="tolerances file for --baseline; default: tolerances.json in the baseline folder")
     parser.add_argument(
         "--jobs",
         type=positive_int,
@@ -158,6 +150,14 @@ def run_command(argv: list[str]) -> int:
         changes = ",".join(f"{key}={value}" for key, value in overrides.items())
         profile = dataclasses.replace(profile, name=f"{profile.name}[{changes}]", **overrides)
 
+    if arguments.tolerances is not None and arguments.baseline is None:
+        parser.error("--tolerances needs --baseline")
+    if arguments.baseline is not None:
+        # Check before training, so a missing baseline does not cost a whole grid.
+        problem = cli_gate.check_baseline(arguments.baseline, arguments.tolerances)
+        if problem is not None:
+            parser.error(f"--baseline: {problem}")
+
     output = arguments.output
     if arguments.resume and (output is None or not output.is_dir()):
         parser.error("--resume needs --output pointing at the folder of the grid to continue")
@@ -224,6 +224,18 @@ def run_grid_command(
         )
         return 130
 
+    status = grid_status(found)
+    logger.info("summary: %s", output / "summary.md")
+    trained = any(record["kind"] == "model" and record["status"] == "ok" for record in found)
+    if arguments.baseline is not None and trained:
+        gate_status = cli_gate.run_gate(output, arguments.baseline, arguments.tolerances)
+        # Failed runs decide the status first; the gate's table is printed either way.
+        status = status or gate_status
+    return status
+
+
+def grid_status(found: list[dict]) -> int:
+    """Log the runs that failed or were skipped; return 1 if any failed or none was trained."""
     failed = [record["run_id"] for record in found if record["status"] == "failed"]
     skipped = [record["run_id"] for record in found if record["status"] == "skipped"]
     if skipped:
@@ -231,11 +243,9 @@ def run_grid_command(
     if failed:
         logger.error("%d run(s) failed: %s; see their worker.log", len(failed), ", ".join(failed))
         return 1
-    finished = [record for record in found if record["kind"] == "model" and record["status"] == "ok"]
-    if not finished:
+    if not any(record["kind"] == "model" and record["status"] == "ok" for record in found):
         logger.error("no model was trained: every run was skipped; see the reasons above")
         return 1
-    logger.info("summary: %s", output / "summary.md")
     return 0
 
 
@@ -261,6 +271,9 @@ def main(argv: list[str] | None = None) -> int:
     arguments = sys.argv[1:] if argv is None else argv
     if arguments[:1] == ["report"]:
         return report_command(arguments[1:])
+    if arguments[:1] and arguments[0] in cli_gate.COMMANDS:
+        setup_logging(None)
+        return cli_gate.COMMANDS[arguments[0]](arguments[1:])
     if arguments[:1] == ["run"]:
         arguments = arguments[1:]
     return run_command(arguments)

@@ -1,6 +1,5 @@
 """Write `summary.md`: per dataset, the tables and a verdict in plain sentences."""
 
-import math
 from typing import Any
 
 import pandas as pd
@@ -15,7 +14,8 @@ REFERENCE_LABELS = {
 
 
 def _format(value: Any, key: str) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
+    # pd.isna also covers the pd.NA of the nullable integer columns.
+    if value is None or pd.isna(value):
         return "–"
     if key == "psnr" or key.endswith("seconds"):
         return f"{value:.2f}"
