@@ -4,6 +4,9 @@ import backends
 
 NAME = "torch"
 PACKAGES = ("keras", "torch")
+# Keras requires steps_per_execution=1 with PyTorch, and jit_compile=True
+# (torch.compile) changes the trained weights, so Model.compile gets no extras.
+COMPILE_OPTIONS: dict = {}
 
 
 def unavailable_reason() -> str | None:

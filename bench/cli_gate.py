@@ -12,7 +12,7 @@ import shlex
 import sys
 
 from bench import records
-from bench.arguments import non_negative_float, positive_float
+from bench.arguments import positive_float
 
 logger = logging.getLogger("bench")
 
@@ -92,14 +92,13 @@ def tolerances_command(argv: list[str]) -> int:
     parser.add_argument("folders", type=pathlib.Path, nargs="+", metavar="FOLDER", help="output folders of grids with at least 2 seeds per model")
     add_baseline_option(parser, f"baseline folder the tolerances apply to; default: {DEFAULT_BASELINE}")
     parser.add_argument("--k", type=positive_float, default=tolerances.DEFAULT_K, help=f"multiple of the seed-to-seed standard deviation allowed; default: {tolerances.DEFAULT_K:g}")
-    parser.add_argument("--relative-floor", type=non_negative_float, default=tolerances.DEFAULT_RELATIVE_FLOOR, help=f"smallest tolerance, as a fraction of the baseline value; default: {tolerances.DEFAULT_RELATIVE_FLOOR:g}")
     arguments = parser.parse_args(argv)
     for folder in [*arguments.folders, arguments.baseline]:
         if not folder.is_dir():
             parser.error(f"{folder} is not a folder; give output folders written by aebench")
     command = shlex.join(["aebench", "tolerances", *argv])
     try:
-        document = tolerances.measure(arguments.folders, arguments.baseline, arguments.k, arguments.relative_floor, command)
+        document = tolerances.measure(arguments.folders, arguments.baseline, arguments.k, command)
     except tolerances.ToleranceError as error:
         logger.error("%s", error)
         return 1

@@ -63,12 +63,26 @@ def utc_now() -> str:
     return now.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def cpu_model() -> str:
+    """Return the CPU's model name from /proc/cpuinfo, or the processor type where that is missing."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as handle:
+            for line in handle:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def machine() -> dict[str, Any]:
     """Return a description of this machine and Python."""
     return {
         "hostname": platform.node(),
         "platform": platform.platform(),
         "processor": platform.processor() or platform.machine(),
+        # Float rounding, and so a seed's exact numbers, can differ between CPU models.
+        "cpu_model": cpu_model(),
         "cpu_count": os.cpu_count(),
         "python": sys.version.split()[0],
     }

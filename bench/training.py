@@ -51,8 +51,12 @@ def train(
     splits: Splits,
     profile: Profile,
     extra_callbacks: tuple[keras.callbacks.Callback, ...] = (),
+    compile_options: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Compile and fit `model` to reconstruct its input.
+
+    `compile_options` are extra `Model.compile` arguments that change speed
+    only, such as a backend plug-in's COMPILE_OPTIONS.
 
     Returns:
         Wall time, throughput, epochs run, the best epoch, the final and best
@@ -61,7 +65,8 @@ def train(
     Raises:
         TrainingDiverged: if a loss is not finite; Keras stops at that batch.
     """
-    model.compile(optimizer=keras.optimizers.Adam(profile.learning_rate), loss="mse")
+    compile_options = dict(compile_options or {})
+    model.compile(optimizer=keras.optimizers.Adam(profile.learning_rate), loss="mse", **compile_options)
     callbacks = [
         keras.callbacks.EarlyStopping(
             monitor="val_loss", patience=profile.patience, restore_best_weights=True
@@ -102,4 +107,5 @@ def train(
         "final_val_loss": validation_losses[-1],
         "best_val_loss": validation_losses[best_epoch - 1],
         "history": losses,
+        "compile_options": compile_options,
     }

@@ -103,7 +103,9 @@ def run(spec: config.RunSpec, folder: pathlib.Path, parent: int) -> dict[str, An
             def on_train_batch_end(self, batch, logs=None):
                 exit_if_orphaned(parent)
 
-        record["training"] = training.train(model.autoencoder, splits, spec.profile, (StopWhenOrphaned(),))
+        record["training"] = training.train(
+            model.autoencoder, splits, spec.profile, (StopWhenOrphaned(),), plugin.COMPILE_OPTIONS
+        )
 
         logger.info("scoring on %d test images", len(splits.test))
         scores, outputs, diagnostics, scoring_seconds = _score_model(model.autoencoder, splits, dataset, spec)

@@ -21,6 +21,7 @@ GOOD_SCORES = {
     **{metric.key: (0.05 if metric.lower_is_better else 0.60) for metric in tables.INPAINTING_METRICS},
 }
 SPREAD = 0.001  # seed-to-seed standard deviation written into the test tolerances
+RELATIVE_SPREAD = 0.0025  # typical relative SD of every metric in the test tolerances
 
 
 def write_grid(
@@ -69,7 +70,7 @@ def write_grid(
 def write_tolerances(folder: pathlib.Path, spread=SPREAD, models=MODELS) -> pathlib.Path:
     document = {
         "k": 4.0,
-        "relative_floor": 0.01,
+        "relative_spread": {metric.key: RELATIVE_SPREAD for metric in tables.METRICS},
         "spread": [
             {"dataset": dataset, "architecture": architecture, "metric": metric.key, "pooled_std": spread}
             for dataset, architecture, _ in models
@@ -131,8 +132,8 @@ def test_gate_small_change_within_tolerance(baseline_dir, tmp_path):
     assert verdicts(result, "psnr")["mnist/stacked/tensorflow/seed 0"] == gate.WITHIN
 
 
-def test_gate_relative_floor_applies(baseline_dir, tmp_path):
-    # PSNR's floor is 1% of 19.0 = 0.19 dB, wider than 4 x 0.001.
+def test_gate_relative_spread_applies(baseline_dir, tmp_path):
+    # PSNR's typical relative SD gives 4 x 0.0025 x 19.0 = 0.19 dB, wider than 4 x 0.001.
     new = write_grid(tmp_path / "new", {("mnist", "stacked", "tensorflow", 0): {"psnr": 18.85}})
     result = gate.compare(new, baseline_dir)
     item = next(c for c in result.comparisons if c.metric == "psnr" and c.backend == "tensorflow")
@@ -285,6 +286,26 @@ def test_tolerances_pooled_over_backends(tmp_path):
     assert spread[("mnist", "stacked", "ssim")]["pooled_std"] == 0.0
 
 
+def test_tolerances_relative_spread_median():
+    spread = [
+        {"metric": "mse", "pooled_std": 0.001, "mean": 0.010},
+        {"metric": "mse", "pooled_std": 0.004, "mean": 0.020},
+        {"metric": "mse", "pooled_std": 0.003, "mean": 0.010},
+        {"metric": "ssim", "pooled_std": 0.0, "mean": 0.8},
+    ]
+    relative = tolerances.relative_spread(spread)
+    assert relative["mse"] == pytest.approx(0.2)
+    assert relative["ssim"] == 0.0
+
+
+def test_tolerance_uses_larger_spread():
+    limits = tolerances.Tolerances(5.0, {("mnist", "stacked", "mse"): 0.001}, {"mse": 0.05}, pathlib.Path("t"))
+    # 0.05 x 0.013 = 0.00065 is below the model's own SD.
+    assert limits.tolerance("mnist", "stacked", "mse", 0.013) == pytest.approx(0.005)
+    # 0.05 x 0.1 = 0.005 is above it.
+    assert limits.tolerance("mnist", "stacked", "mse", 0.1) == pytest.approx(0.025)
+
+
 def test_tolerances_need_two_seeds(tmp_path):
     with pytest.raises(tolerances.ToleranceError, match="has 1 scored seed.*--seeds 0 1 2 3"):
         tolerances.measure_spread([write_grid(tmp_path / "one")])
@@ -294,13 +315,16 @@ def test_tolerances_measure_and_write(tmp_path):
     base = write_grid(tmp_path / "baseline")
     values = {"tensorflow": [0.0130, 0.0140, 0.0120], "torch": [0.0130, 0.0150, 0.0160]}
     folder = measurement_grid(tmp_path / "seeds", values)
-    document = tolerances.measure([folder], base, k=4, relative_floor=0.01, command="aebench tolerances seeds")
+    document = tolerances.measure([folder], base, k=4, command="aebench tolerances seeds")
     # Seed 0 repeats the baseline exactly.
     assert document["same_seed_repeats"]["compared_values"] == len(MODELS) * len(tables.METRICS)
     assert document["same_seed_repeats"]["identical_values"] == document["same_seed_repeats"]["compared_values"]
-    swaps = {row["seed"]: row for row in document["seed_swap_check"]}
-    assert set(swaps) == {1, 2}
-    assert swaps[1]["compared"] == len(MODELS) * len(tables.METRICS)
+    checks = {row["seed"]: row for row in document["false_alarm_check"]}
+    assert set(checks) == {0, 1, 2}
+    assert checks[0]["same_seed_as_baseline"]
+    assert checks[0]["max_share_of_tolerance"] == 0.0
+    assert checks[1]["compared"] == len(MODELS) * len(tables.METRICS)
+    assert checks[2]["max_share_of_tolerance"] > 0
 
     written = tolerances.write(document, base)
     assert [path.name for path in written] == [tolerances.TOLERANCES_NAME, tolerances.TOLERANCES_DOC]
@@ -310,6 +334,7 @@ def test_tolerances_measure_and_write(tmp_path):
     page = (base / tolerances.TOLERANCES_DOC).read_text()
     assert "aebench tolerances seeds" in page
     assert "bit-identical" in page
+    assert "| MSE |" in page
     assert "| stacked | MSE |" in page
 
 
