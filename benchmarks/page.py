@@ -209,6 +209,8 @@ def _profile_lines(folder: pathlib.Path) -> list[str]:
         "",
         "cProfile over one epoch of the training benchmark's steps (after a warm-up), each",
         "function's own time summed by the package that defines it, as a share of the profiled time.",
+        "cProfile sees Python functions and the built-ins they call, so time spent in compiled code",
+        "can count toward the Python function that started it; the split is approximate.",
         "",
     ]
     for path in paths:
@@ -278,7 +280,7 @@ def _settings_sentences(index) -> list[str]:
             if turned_off:
                 outcome = "because Keras turned jit_compile off (op determinism is on), so this only shows the noise"
             lines.append(
-                f"- On {backend}, {subject} trains {min(ratios):.2f}x to {max(ratios):.2f}x as fast as "
+                f"- On {backend}, {subject} {'train' if name == DEFAULTS else 'trains'} {min(ratios):.2f}x to {max(ratios):.2f}x as fast as "
                 f"{reference} across the architectures, {outcome}."
             )
     return lines
