@@ -54,6 +54,18 @@ def _check_grid(run_dir: pathlib.Path, allow_uncommitted: bool) -> list[dict[str
     return found
 
 
+def _warn_if_behind(found: list[dict[str, Any]]) -> None:
+    """Log a warning when the grid was made at another commit than the checkout's."""
+    current = provenance.git_state().get("commit")
+    made_at = sorted({record["provenance"]["commit"] for record in found})
+    if current and made_at != [current]:
+        logger.warning(
+            "the grid was made at commit %s but the checkout is at %s; the baseline will name the grid's commit",
+            ", ".join(commit[:12] for commit in made_at),
+            current[:12],
+        )
+
+
 def _history_entry(
     found: list[dict[str, Any]], run_dir: pathlib.Path, reason: str, command: str, comparison: str
 ) -> str:
@@ -79,7 +91,7 @@ def _history_entry(
 
 def _summarize(result: gate.GateResult | None, error: str | None) -> str:
     if result is None:
-        return f"not compared ({error})."
+        return f"not compared ({error or 'there was no previous baseline'})."
     counts = {}
     for item in result.comparisons:
         counts[item.verdict] = counts.get(item.verdict, 0) + 1
@@ -137,6 +149,7 @@ def refresh(
         raise BaselineError(f"{run_dir} is the baseline itself; give the output folder of a new grid.")
     with OutputLock(run_dir):
         found = _check_grid(run_dir, allow_uncommitted)
+        _warn_if_behind(found)
         result, error = None, None
         if baseline_dir.exists():
             try:
@@ -157,6 +170,14 @@ def refresh(
                 document = records.read_json(staging / tolerances.TOLERANCES_NAME)
                 tolerances.write(document, staging)
             _swap(staging, baseline_dir, retired)
+            if not (baseline_dir / tolerances.TOLERANCES_NAME).exists():
+                logger.warning(
+                    "%s has no %s, so the gate cannot use it yet; measure them with "
+                    "`aebench tolerances FOLDER --baseline %s` on a grid run with several seeds",
+                    baseline_dir,
+                    tolerances.TOLERANCES_NAME,
+                    baseline_dir,
+                )
         finally:
             shutil.rmtree(staging, ignore_errors=True)
     logger.info("replaced the baseline in %s with the grid from %s", baseline_dir, run_dir)

@@ -86,7 +86,8 @@ def tolerances_command(argv: list[str]) -> int:
         prog="aebench tolerances",
         description=(
             "Measure the quality gate's tolerances from grids run with several seeds, and write "
-            "tolerances.json and TOLERANCES.md into the baseline folder."
+            "tolerances.json and TOLERANCES.md into the baseline folder. Exit status: 0 written, "
+            "1 the grids cannot give a spread (fewer than 2 seeds), 2 invalid options."
         ),
     )
     parser.add_argument("folders", type=pathlib.Path, nargs="+", metavar="FOLDER", help="output folders of grids with at least 2 seeds per model")
@@ -116,7 +117,8 @@ def refresh_command(argv: list[str]) -> int:
         description=(
             "Replace the baseline with a finished grid made from committed code. The tolerances are "
             "kept, and HISTORY.md in the baseline folder records the reason, the time and the commit. "
-            "Review the change with git diff before committing it."
+            "Review the change with git diff before committing it. Exit status: 0 replaced, 1 the grid "
+            "cannot become the baseline (incomplete, or made from uncommitted code), 2 invalid options."
         ),
     )
     parser.add_argument("folder", type=pathlib.Path, help="output folder of a finished grid, for example from tox -e bench")
@@ -130,6 +132,8 @@ def refresh_command(argv: list[str]) -> int:
     arguments = parser.parse_args(argv)
     if not arguments.folder.is_dir():
         parser.error(f"{arguments.folder} is not a folder; give the output folder of a finished grid")
+    if not arguments.reason.strip():
+        parser.error("--reason is empty; say in a sentence why the baseline changes")
     command = shlex.join(["aebench", "refresh-baseline", *argv])
     try:
         result = baseline.refresh(
@@ -139,9 +143,9 @@ def refresh_command(argv: list[str]) -> int:
         logger.error("%s", error)
         return 1
     if result is not None:
-        print("Changes against the previous baseline:")
-        sys.stdout.write(gate_table.render_text(result))
-    print(f"The baseline in {arguments.baseline} was replaced; review it with: git diff --stat {arguments.baseline}")
+        print("Changes beyond tolerance against the previous baseline:")
+        sys.stdout.write(gate_table.render_text(result, changes_only=True))
+    print(f"The baseline in {arguments.baseline} was replaced; if it is tracked by git, review it with: git diff --stat {arguments.baseline}")
     return 0
 
 

@@ -100,7 +100,8 @@ def _read_records(folder: pathlib.Path, role: str) -> dict[tuple[str, str, str, 
         raise GateError(
             f"The {role} folder {folder} does not exist. "
             + (
-                "Restore it from git (git checkout -- results/baseline) or create one with `aebench refresh-baseline`."
+                "Restore it from git (git checkout -- results/baseline), or create one with "
+                "`aebench refresh-baseline` and measure its tolerances with `aebench tolerances`."
                 if role == "baseline"
                 else "Give the output folder of a finished grid."
             )

@@ -21,6 +21,19 @@ def _change(item: Comparison) -> str:
     return text
 
 
+def _metric_label(key: str) -> str:
+    metric = tables.METRICS_BY_KEY.get(key)
+    return metric.label if metric else key
+
+
+def _summarize_models(labels: list[str]) -> str:
+    """Return the model labels, or their count and seeds when the list is long."""
+    if len(labels) <= 6:
+        return ", ".join(labels)
+    seeds = sorted({label.rsplit("seed ", 1)[-1] for label in labels}, key=lambda seed: (len(seed), seed))
+    return f"{len(labels)} models (seeds {', '.join(seeds)})"
+
+
 def _cells(item: Comparison) -> list[str]:
     metric = tables.METRICS_BY_KEY.get(item.metric)
     verdict = item.verdict.upper() if item.failed else item.verdict
@@ -44,7 +57,7 @@ def _headline(result: GateResult) -> str:
             f"quality gate passed: {compared} comparisons with {result.baseline_dir}, none worse beyond tolerance, "
             f"{len(result.improvements)} better beyond tolerance"
         )
-    names = sorted({f"{item.model} {item.metric}" for item in result.failures})
+    names = sorted({f"{item.model} {_metric_label(item.metric)}" for item in result.failures})
     return (
         f"quality gate FAILED: {len(result.failures)} of {compared} comparisons with {result.baseline_dir} "
         f"got worse beyond tolerance or have no scores: {'; '.join(names)}"
@@ -56,22 +69,33 @@ def _notes(result: GateResult) -> list[str]:
     if result.setting_changes:
         notes.append("settings differ from the baseline: " + "; ".join(result.setting_changes))
     if result.not_run:
-        notes.append("in the baseline but not in this grid (not compared): " + ", ".join(result.not_run))
+        notes.append("in the baseline but not in this grid (not compared): " + _summarize_models(result.not_run))
     if result.without_baseline:
-        notes.append("no baseline to compare with: " + ", ".join(result.without_baseline))
+        notes.append("no baseline to compare with: " + _summarize_models(result.without_baseline))
     return notes
 
 
-def render_text(result: GateResult) -> str:
-    """Return an aligned plain-text table of every comparison, with a closing verdict line."""
-    rows = [list(COLUMNS)] + [_cells(item) for item in result.comparisons]
+def render_text(result: GateResult, changes_only: bool = False) -> str:
+    """Return an aligned plain-text table of the comparisons, with a closing verdict line.
+
+    With `changes_only`, the table lists only the comparisons beyond tolerance
+    and ends with their count instead of the gate's verdict.
+    """
+    listed = result.comparisons
+    if changes_only:
+        listed = [item for item in result.comparisons if item.verdict in (*FAILING_VERDICTS, BETTER)]
+    rows = [list(COLUMNS)] + [_cells(item) for item in listed]
     widths = [max(len(row[index]) for row in rows) for index in range(len(COLUMNS) - 1)]
     lines = []
     for row in rows:
         padded = [cell.ljust(width) for cell, width in zip(row, widths)]
         lines.append("  ".join(padded + [row[-1]]).rstrip())
     lines.insert(1, "  ".join("-" * width for width in widths) + "  " + "-" * len(COLUMNS[-1]))
-    lines += [""] + _notes(result) + [_headline(result)]
+    if changes_only:
+        summary = f"{len(listed)} of {len(result.comparisons)} comparisons changed beyond tolerance"
+    else:
+        summary = _headline(result)
+    lines += [""] + _notes(result) + [summary]
     return "\n".join(lines) + "\n"
 
 

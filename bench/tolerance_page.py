@@ -63,7 +63,7 @@ def _determinism_lines(document: dict[str, Any]) -> list[str]:
         f"repeat a baseline seed equal the baseline exactly ({machines}). The largest relative difference "
         f"is {metric.label if metric else largest['metric']} of {largest['run_id']}: "
         f"{_number(largest['baseline'])} in the baseline, {_number(largest['rerun'])} in the rerun "
-        f"({100 * largest['relative_difference']:.2g}%).",
+        f"({100 * largest['relative_difference']:.3g}%).",
         "",
         "Rounding that differs between machines grows over the training steps, so a rerun of",
         "the same seed elsewhere can differ as much as another seed does. The tolerances are",

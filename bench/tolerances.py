@@ -78,11 +78,16 @@ def load(path: pathlib.Path) -> Tolerances:
         }
         relative = {metric: float(value) for metric, value in document["relative_spread"].items()}
         return Tolerances(float(document["k"]), spread, relative, path)
-    except (OSError, ValueError, KeyError, TypeError) as error:
-        raise ToleranceError(
-            f"Cannot read the tolerances file {path}: {error!r}. Restore it from git or measure it again "
-            "with `aebench tolerances`."
-        ) from None
+    except KeyError as error:
+        problem = f"the field {error} is missing"
+    except (TypeError, AttributeError):
+        problem = "its fields do not have the expected types"
+    except (OSError, ValueError) as error:
+        problem = str(error)
+    raise ToleranceError(
+        f"Cannot read the tolerances file {path}: {problem}. Restore it from git or measure it again "
+        "with `aebench tolerances`."
+    )
 
 
 def _model_records(folder: pathlib.Path) -> list[dict[str, Any]]:

@@ -5,6 +5,7 @@ error. `test_gate_grid.py` runs the same code on grids trained on the real data.
 """
 
 import json
+import os
 import math
 import pathlib
 import statistics
@@ -387,3 +388,44 @@ def test_refresh_history_appends(baseline_dir, tmp_path):
     baseline.refresh(write_grid(tmp_path / "second"), baseline_dir, "second reason", "test")
     history = (baseline_dir / baseline.HISTORY_NAME).read_text()
     assert history.index("first reason") < history.index("second reason")
+
+
+def test_gate_tolerances_missing_field_error(baseline_dir, tmp_path):
+    (baseline_dir / tolerances.TOLERANCES_NAME).write_text("{}")
+    with pytest.raises(gate.GateError, match="the field 'spread' is missing"):
+        gate.compare(write_grid(tmp_path / "new"), baseline_dir)
+
+
+def test_gate_text_long_lists_summarized(baseline_dir, tmp_path):
+    new = write_grid(tmp_path / "new", seeds=(0, 1, 2, 3, 4))
+    text = gate_table.render_text(gate.compare(new, baseline_dir))
+    assert "no baseline to compare with: 8 models (seeds 1, 2, 3, 4)" in text
+
+
+def test_gate_text_changes_only(baseline_dir, tmp_path):
+    new = write_grid(tmp_path / "new", {("mnist", "stacked", "torch", 0): {"mse": 0.0200}})
+    lines = gate_table.render_text(gate.compare(new, baseline_dir), changes_only=True).splitlines()
+    assert len([line for line in lines if "mnist/" in line]) == 1
+    assert lines[-1] == "1 of 22 comparisons changed beyond tolerance"
+
+
+def test_written_files_follow_umask(tmp_path):
+    path = tmp_path / "file.json"
+    records.write_json(path, {"a": 1})
+    mask = os.umask(0)
+    os.umask(mask)
+    assert path.stat().st_mode & 0o777 == 0o666 & ~mask
+
+
+def test_refresh_into_new_folder(tmp_path):
+    target = tmp_path / "fresh-baseline"
+    result = baseline.refresh(write_grid(tmp_path / "new"), target, "first baseline", "test")
+    assert result is None
+    assert "not compared (there was no previous baseline)" in (target / baseline.HISTORY_NAME).read_text()
+
+
+def test_refresh_command_empty_reason(baseline_dir, tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["refresh-baseline", str(write_grid(tmp_path / "new")), "--baseline", str(baseline_dir), "--reason", " "])
+    assert exit_info.value.code == 2
+    assert "--reason is empty" in capsys.readouterr().err
