@@ -5,9 +5,9 @@
 Runs cProfile over the same training steps as the speed benchmarks, after a
 warm-up fit, and sums each function's own time (cProfile's tottime) by the
 top-level package that defines it: Keras's Python code, the backend's Python
-code, and the compiled kernels that cProfile sees as built-in calls.
+code, and the compiled kernels that cProfile records as built-in calls.
 
-NOTE: cProfile sees only Python functions and the built-ins they call. Time in
+NOTE: cProfile records only Python functions and the built-ins they call. Time in
 compiled code reached another way counts toward the Python function that
 started it, so the split between Keras and the backend is approximate.
 """
