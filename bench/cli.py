@@ -2,6 +2,7 @@
 
     aebench [run] [options]     train and score a grid, then write the report
     aebench report FOLDER       rewrite the tables and figures of a finished grid
+    aebench ray-resources       print this machine's resources for `ray start`
 
 and the quality-gate commands in `bench.cli_gate` (compare, tolerances,
 refresh-baseline).
@@ -10,6 +11,7 @@ refresh-baseline).
 import argparse
 import dataclasses
 import datetime
+import json
 import logging
 import os
 import pathlib
@@ -17,13 +19,14 @@ import shutil
 import sys
 
 import backends
-from bench import cli_gate, config, data
+from bench import cli_gate, config, data, ray_executor
 from bench.arguments import non_negative_int, positive_float, positive_int
 from bench.lock import OutputLock, OutputLocked
 
 logger = logging.getLogger("bench")
 
 DEFAULT_RESULTS_ROOT = pathlib.Path("results") / "runs"
+EXECUTORS = ("local", "ray")
 
 
 
@@ -40,7 +43,8 @@ def run_parser() -> argparse.ArgumentParser:
         epilog=(
             "Other commands: aebench report FOLDER (rebuild the tables and figures), aebench compare FOLDER "
             "(quality gate), aebench tolerances FOLDER... (measure the gate's tolerances), aebench "
-            "refresh-baseline FOLDER --reason TEXT (replace the baseline). Exit status: 0 done, 1 a run "
+            "refresh-baseline FOLDER --reason TEXT (replace the baseline), aebench ray-resources (the --resources value "
+            "for `ray start` on a node of a Ray cluster). Exit status: 0 done, 1 a run "
             f"failed or the data is invalid, 2 invalid options or an unreadable baseline, "
             f"{cli_gate.EXIT_REGRESSION} quality worse than the baseline, 130 interrupted."
         ),
@@ -78,8 +82,14 @@ def run_parser() -> argparse.ArgumentParser:
         "--jobs",
         type=positive_int,
         default=os.cpu_count() or 1,
-        help="runs at the same time, each in its own process with (CPU cores / jobs) threads; default: the number of CPU cores",
+        help="local executor: runs at the same time, each in its own process with (CPU cores / jobs) threads; default: the number of CPU cores",
     )
+
+    # Where the runs happen.
+    parser.add_argument("--executor", choices=EXECUTORS, default="local", help="local: worker processes on this machine; ray: one task per run on a Ray cluster (needs pip install 'aebench[ray]'); default: local")
+    parser.add_argument("--ray-address", metavar="HOST:PORT", help="Ray cluster to use with --executor ray, as printed by `ray start --head`; default: $RAY_ADDRESS, else a private Ray instance on this machine")
+    parser.add_argument("--ray-cpus-per-run", type=positive_int, metavar="N", help=f"CPUs Ray reserves for each run, which is also the run's thread count; default: {ray_executor.DEFAULT_CPUS_PER_RUN}")
+    parser.add_argument("--ray-max-retries", type=non_negative_int, metavar="N", help=f"times Ray reruns a run whose node or worker process died before the run counts as failed; default: {ray_executor.DEFAULT_MAX_RETRIES}")
     return parser
 
 
@@ -164,19 +174,53 @@ def run_command(argv: list[str]) -> int:
     if output is None:
         stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
         output = DEFAULT_RESULTS_ROOT / f"{stamp}-{profile.name}"
-    created = first_missing_folder(output.absolute())
-    check_output(parser, output)
-    lock = OutputLock(output)
+    # Connect before anything is written, so a wrong address leaves no folder behind.
+    executor = make_executor(parser, arguments, output)
     try:
-        lock.acquire()
-    except OutputLocked as error:
-        setup_logging(None)
-        logger.error("%s", error)
-        return 2
-    try:
-        return run_grid_command(arguments, profile, output, created)
+        created = first_missing_folder(output.absolute())
+        check_output(parser, output)
+        lock = OutputLock(output)
+        try:
+            lock.acquire()
+        except OutputLocked as error:
+            setup_logging(None)
+            logger.error("%s", error)
+            return 2
+        try:
+            return run_grid_command(arguments, profile, output, created, executor)
+        finally:
+            lock.release()
     finally:
-        lock.release()
+        if executor is not None:
+            executor.close()
+
+
+def make_executor(parser: argparse.ArgumentParser, arguments: argparse.Namespace, output: pathlib.Path):
+    """Return the Ray executor, connected, if the options ask for it; None means the local one."""
+    ray_options = {
+        "--ray-address": arguments.ray_address,
+        "--ray-cpus-per-run": arguments.ray_cpus_per_run,
+        "--ray-max-retries": arguments.ray_max_retries,
+    }
+    if arguments.executor != "ray":
+        given = [name for name, value in ray_options.items() if value is not None]
+        if given:
+            parser.error(f"{', '.join(given)} only apply with --executor ray")
+        return None
+    executor = ray_executor.RayExecutor(
+        output,
+        address=arguments.ray_address or os.environ.get("RAY_ADDRESS") or None,
+        cpus_per_run=arguments.ray_cpus_per_run or ray_executor.DEFAULT_CPUS_PER_RUN,
+        max_retries=(
+            ray_executor.DEFAULT_MAX_RETRIES if arguments.ray_max_retries is None else arguments.ray_max_retries
+        ),
+    )
+    setup_logging(None)
+    try:
+        executor.connect()
+    except ray_executor.RayExecutorError as error:
+        parser.error(str(error))
+    return executor
 
 
 def run_grid_command(
@@ -184,10 +228,12 @@ def run_grid_command(
     profile: config.Profile,
     output: pathlib.Path,
     created: pathlib.Path | None,
+    executor=None,
 ) -> int:
     """Run the grid that the parsed arguments describe; the caller holds the output lock.
 
-    `created` is the outermost folder that this command made for `output`.
+    `created` is the outermost folder that this command made for `output`;
+    `executor` None means the local one.
     """
     from bench import runner
 
@@ -207,7 +253,7 @@ def run_grid_command(
         resume=arguments.resume,
     )
     try:
-        found = runner.run_grid(settings)
+        found = runner.run_grid(settings, executor)
     except (runner.GridError, OutputLocked) as error:
         logger.error("%s", error)
         return 2
@@ -267,10 +313,25 @@ def report_command(argv: list[str]) -> int:
     return 0
 
 
+def ray_resources_command(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(
+        prog="aebench ray-resources",
+        description=(
+            "Print the Ray resources this machine offers as a node of an aebench cluster: one per installed "
+            "Keras backend. Use it as: ray start ... --resources \"$(aebench ray-resources)\""
+        ),
+    )
+    parser.parse_args(argv)
+    print(json.dumps(ray_executor.node_resources()))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     arguments = sys.argv[1:] if argv is None else argv
     if arguments[:1] == ["report"]:
         return report_command(arguments[1:])
+    if arguments[:1] == ["ray-resources"]:
+        return ray_resources_command(arguments[1:])
     if arguments[:1] and arguments[0] in cli_gate.COMMANDS:
         setup_logging(None)
         return cli_gate.COMMANDS[arguments[0]](arguments[1:])

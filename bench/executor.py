@@ -13,10 +13,12 @@ import logging
 import os
 import pathlib
 import re
+import socket
 import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import backends
@@ -78,6 +80,7 @@ class LocalProcessExecutor:
     def run(self, specs: list[RunSpec]) -> list[dict[str, Any]]:
         """Run every specification and return their records in the same order."""
         self._finished = 0
+        logger.info("%d job(s) at a time on this machine", self.jobs)
         with concurrent.futures.ThreadPoolExecutor(max_workers=self.jobs) as pool:
             futures = [pool.submit(self._run_one, spec, len(specs)) for spec in specs]
             try:
@@ -89,32 +92,8 @@ class LocalProcessExecutor:
                 raise
 
     def check_backend(self, name: str) -> str | None:
-        """Import Keras with backend `name` in a worker's environment.
-
-        Returns:
-            None if Keras starts on that backend, else the reason it does not.
-        """
-        environment = dict(os.environ)
-        environment.update(backends.get_backend(name).worker_environment(1))
-        probe = "import keras; print(keras.backend.backend())"
-        try:
-            completed = subprocess.run(
-                [self.python, "-c", probe],
-                capture_output=True,
-                text=True,
-                env=environment,
-                stdin=subprocess.DEVNULL,
-                timeout=BACKEND_PROBE_SECONDS,
-            )
-        except subprocess.TimeoutExpired:
-            return f"importing Keras with the {name} backend timed out after {BACKEND_PROBE_SECONDS} s"
-        if completed.returncode != 0:
-            last_line = (completed.stderr.strip().splitlines() or ["no error output"])[-1]
-            return f"importing Keras with the {name} backend failed (exit status {completed.returncode}): {last_line}"
-        reported = completed.stdout.strip().splitlines()[-1] if completed.stdout.strip() else ""
-        if reported != name:
-            return f"Keras started on backend {reported!r} instead of {name!r}"
-        return None
+        """Return None if Keras starts on backend `name` here, else the reason it does not."""
+        return backends.get_backend(name).unavailable_reason() or probe_backend(self.python, name)
 
     def _stop_workers(self) -> None:
         with self._lock:
@@ -125,71 +104,147 @@ class LocalProcessExecutor:
 
     def _run_one(self, spec: RunSpec, total: int) -> dict[str, Any]:
         folder = records.run_folder(self.output_dir, spec.run_id)
-        folder.mkdir(parents=True, exist_ok=True)
-        (folder / records.RECORD_NAME).unlink(missing_ok=True)
         # Share the cores between the runs that go on at the same time.
         threads = spec.threads or max(1, (os.cpu_count() or 1) // self.jobs)
         spec = dataclasses.replace(spec, threads=threads)
-        records.write_json(folder / records.SPEC_NAME, spec.to_dict())
-
-        environment = dict(os.environ)
-        environment.update(backends.get_backend(spec.backend).worker_environment(threads))
-        command = [self.python, "-m", "bench.worker", str(folder)]
         logger.info("%s: started", spec.run_id)
-
-        tail: collections.deque[str] = collections.deque(maxlen=LOG_TAIL_LINES)
-        started = time.perf_counter()
-        with open(folder / records.LOG_NAME, "w") as log_file:
-            process = subprocess.Popen(
-                command,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                env=environment,
-                text=True,
-                bufsize=1,
-            )
-            with self._lock:
-                self._processes.add(process)
-            try:
-                for line in process.stdout:
-                    log_file.write(line)
-                    text = line.rstrip()
-                    tail.append(text)
-                    match = WORKER_LOG_LINE.match(text)
-                    if match:
-                        # Keep the worker's level but drop its clock time; the runner's log adds its own.
-                        level = logging.getLevelName(match.group(1))
-                        logger.log(level, "%s: %s", spec.run_id, text[match.end() :])
-                    else:
-                        logger.debug("%s: %s", spec.run_id, text)
-                status = process.wait()
-            finally:
-                with self._lock:
-                    self._processes.discard(process)
-
-        worker_seconds = time.perf_counter() - started
-        record_path = folder / records.RECORD_NAME
-        if record_path.exists():
-            record = records.read_json(record_path)
-            # The whole process: start-up, data loading, training and scoring.
-            record["worker_seconds"] = worker_seconds
-            records.write_json(record_path, record)
-        elif self._stopping:
-            reason = "the grid was interrupted while this run was in progress; continue it with --resume"
-            record = unfinished_record(spec, "interrupted", reason)
-            records.write_json(record_path, record)
-        else:
-            reason = (
-                f"the worker exited with status {status} without writing a record; "
-                f"the last lines of {folder / records.LOG_NAME} are in log_tail"
-            )
-            record = unfinished_record(spec, "failed", reason)
-            record["log_tail"] = list(tail)
-            records.write_json(record_path, record)
-
+        outcome = run_worker(spec, folder, self.python, forward_worker_line, self._processes, self._lock)
+        executor = {"name": "local", "hostname": socket.gethostname()}
+        record = finish_record(spec, folder, outcome, interrupted=self._stopping, extra={"executor": executor})
         with self._lock:
             self._finished += 1
             finished = self._finished
         logger.info("%s: %s [%d/%d runs done]", spec.run_id, record["status"], finished, total)
         return record
+
+
+def probe_backend(python: str, name: str) -> str | None:
+    """Import Keras with backend `name` in a worker's environment.
+
+    Returns:
+        None if Keras starts on that backend, else the reason it does not.
+    """
+    environment = dict(os.environ)
+    environment.update(backends.get_backend(name).worker_environment(1))
+    probe = "import keras; print(keras.backend.backend())"
+    try:
+        completed = subprocess.run(
+            [python, "-c", probe],
+            capture_output=True,
+            text=True,
+            env=environment,
+            stdin=subprocess.DEVNULL,
+            timeout=BACKEND_PROBE_SECONDS,
+        )
+    except subprocess.TimeoutExpired:
+        return f"importing Keras with the {name} backend timed out after {BACKEND_PROBE_SECONDS} s"
+    if completed.returncode != 0:
+        last_line = (completed.stderr.strip().splitlines() or ["no error output"])[-1]
+        return f"importing Keras with the {name} backend failed (exit status {completed.returncode}): {last_line}"
+    reported = completed.stdout.strip().splitlines()[-1] if completed.stdout.strip() else ""
+    if reported != name:
+        return f"Keras started on backend {reported!r} instead of {name!r}"
+    return None
+
+
+def forward_worker_line(run_id: str, text: str) -> None:
+    """Pass one line of a worker's output to this process's log."""
+    match = WORKER_LOG_LINE.match(text)
+    if match:
+        # Keep the worker's level but drop its clock time; the runner's log adds its own.
+        level = logging.getLevelName(match.group(1))
+        logger.log(level, "%s: %s", run_id, text[match.end() :])
+    else:
+        logger.debug("%s: %s", run_id, text)
+
+
+@dataclasses.dataclass
+class WorkerOutcome:
+    """How a worker process ended: exit status, last lines of output, seconds it ran."""
+
+    status: int
+    tail: list[str]
+    seconds: float
+
+
+def run_worker(
+    spec: RunSpec,
+    folder: pathlib.Path,
+    python: str,
+    on_line: Callable[[str, str], None],
+    processes: set[subprocess.Popen] | None = None,
+    lock: "threading.Lock | None" = None,
+) -> WorkerOutcome:
+    """Train and score `spec` in a new worker process with its output in `folder`.
+
+    Writes `spec.json` and `worker.log` in the folder; the worker adds its
+    record and samples. `on_line(run_id, line)` sees each line of output. The
+    process is kept in `processes` (guarded by `lock`) while it runs, so the
+    caller can stop it.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / records.RECORD_NAME).unlink(missing_ok=True)
+    records.write_json(folder / records.SPEC_NAME, spec.to_dict())
+    environment = dict(os.environ)
+    environment.update(backends.get_backend(spec.backend).worker_environment(spec.threads or 1))
+    command = [python, "-m", "bench.worker", str(folder)]
+    processes = set() if processes is None else processes
+    lock = lock or threading.Lock()
+
+    tail: collections.deque[str] = collections.deque(maxlen=LOG_TAIL_LINES)
+    started = time.perf_counter()
+    with open(folder / records.LOG_NAME, "w") as log_file:
+        process = subprocess.Popen(
+            command,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=environment,
+            text=True,
+            bufsize=1,
+        )
+        with lock:
+            processes.add(process)
+        try:
+            for line in process.stdout:
+                log_file.write(line)
+                text = line.rstrip()
+                tail.append(text)
+                on_line(spec.run_id, text)
+            status = process.wait()
+        finally:
+            with lock:
+                processes.discard(process)
+    return WorkerOutcome(status, list(tail), time.perf_counter() - started)
+
+
+def finish_record(
+    spec: RunSpec,
+    folder: pathlib.Path,
+    outcome: WorkerOutcome,
+    interrupted: bool,
+    extra: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Complete the record of a run whose worker has ended, write it, and return it.
+
+    A worker that wrote no record failed, or was stopped when `interrupted`.
+    `extra` holds fields to add, such as where the run took place.
+    """
+    record_path = folder / records.RECORD_NAME
+    if record_path.exists():
+        record = records.read_json(record_path)
+        # The whole process: start-up, data loading, training and scoring.
+        record["worker_seconds"] = outcome.seconds
+    elif interrupted:
+        reason = "the grid was interrupted while this run was in progress; continue it with --resume"
+        record = unfinished_record(spec, "interrupted", reason)
+    else:
+        reason = (
+            f"the worker exited with status {outcome.status} without writing a record; "
+            f"the last lines of {folder / records.LOG_NAME} are in log_tail"
+        )
+        record = unfinished_record(spec, "failed", reason)
+        record["log_tail"] = outcome.tail
+    record.update(extra or {})
+    records.write_json(record_path, record)
+    return record

@@ -174,7 +174,7 @@ def _run_locked(settings: GridSettings, executor) -> list[dict[str, Any]]:
     executor = executor or LocalProcessExecutor(output_dir, jobs=settings.jobs)
     unavailable = {}
     for backend in settings.backends:
-        unavailable[backend] = backends.get_backend(backend).unavailable_reason() or executor.check_backend(backend)
+        unavailable[backend] = executor.check_backend(backend)
 
     to_run = []
     for spec in build_specs(settings):
@@ -191,7 +191,7 @@ def _run_locked(settings: GridSettings, executor) -> list[dict[str, Any]]:
             to_run.append(spec)
 
     to_run.sort(key=lambda spec: config.ARCHITECTURES_BY_COST.index(spec.architecture))
-    logger.info("running %d model(s) with %d job(s)", len(to_run), settings.jobs)
+    logger.info("running %d model(s)", len(to_run))
     all_records.extend(executor.run(to_run))
 
     report_module.write_report(output_dir)
