@@ -50,8 +50,11 @@ DEFAULT_CPUS_PER_RUN = 1
 DEFAULT_MAX_RETRIES = 2
 CONNECT_TIMEOUT_SECONDS = 10
 INSTALL_HINT = "pip install 'aebench[ray]' (or: pip install ray==2.60.0)"
-# Ray reads these when it is imported: no usage reports leave the machine.
+# Ray reads these when it is imported. Usage reports never leave the machine.
 QUIET_ENVIRONMENT = {"RAY_USAGE_STATS_ENABLED": "0"}
+# Unless the user chose otherwise, Ray should not fold the epoch lines of
+# different runs into one "[repeated N times]" line.
+DEFAULT_ENVIRONMENT = {"RAY_DEDUP_LOGS": "0"}
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 
@@ -76,6 +79,8 @@ def node_resources() -> dict[str, int]:
 def import_ray():
     """Import Ray with usage statistics off, or raise RayExecutorError saying how to install it."""
     os.environ.update(QUIET_ENVIRONMENT)
+    for name, value in DEFAULT_ENVIRONMENT.items():
+        os.environ.setdefault(name, value)
     try:
         import ray
     except ImportError as error:
