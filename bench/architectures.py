@@ -17,6 +17,7 @@ from collections.abc import Callable
 
 import keras
 
+from bench import macs
 from bench.config import ARCHITECTURES, DEFAULT_CODINGS_SIZE
 
 IMAGE_SHAPE = (28, 28)
@@ -36,6 +37,14 @@ class Autoencoder:
             "encoder": int(self.encoder.count_params()),
             "decoder": int(self.decoder.count_params()),
             "total": int(self.autoencoder.count_params()),
+        }
+
+    def macs_per_image(self) -> dict[str, int]:
+        """Return the multiply-accumulate operations of one image's forward pass, per part and in all."""
+        return {
+            "encoder": macs.model_macs(self.encoder),
+            "decoder": macs.model_macs(self.decoder),
+            "total": macs.model_macs(self.autoencoder),
         }
 
 

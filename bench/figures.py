@@ -22,7 +22,7 @@ import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
 from bench import records as records_module  # noqa: E402
-from bench import tables  # noqa: E402
+from bench import statistics, tables  # noqa: E402
 from bench.data import DISPLAY_NAMES  # noqa: E402
 from bench.masks import MASKS  # noqa: E402
 
@@ -34,6 +34,12 @@ def _save(figure: plt.Figure, path: pathlib.Path) -> pathlib.Path:
     figure.savefig(path, dpi=110, bbox_inches="tight")
     plt.close(figure)
     return path
+
+
+def _confidence_interval(values) -> tuple[float, float]:
+    # The same 95% interval as the tables; a single seed has none, and seaborn draws no bar.
+    interval = statistics.mean_interval(values)
+    return interval.low, interval.high
 
 
 def metrics_figure(dataset: str, table: pd.DataFrame, folder: pathlib.Path) -> pathlib.Path | None:
@@ -58,7 +64,7 @@ def metrics_figure(dataset: str, table: pd.DataFrame, folder: pathlib.Path) -> p
         sharey=False,
         height=2.6,
         aspect=1.1,
-        errorbar=None,
+        errorbar=_confidence_interval,
     )
     reference = table[
         (table["dataset"] == dataset) & (table["architecture"] == "mean_image") & (table["status"] == "ok")
@@ -73,7 +79,8 @@ def metrics_figure(dataset: str, table: pd.DataFrame, folder: pathlib.Path) -> p
         axis.set_xlabel("")
         axis.set_ylabel("")
     grid.figure.suptitle(
-        f"{DISPLAY_NAMES[dataset]}: test-set scores (dashed: mean-image reference)", y=1.02
+        f"{DISPLAY_NAMES[dataset]}: test-set scores (bars: mean over seeds; error bars: 95% CI; dashed: mean-image reference)",
+        y=1.02,
     )
     return _save(grid.figure, folder / f"{dataset}_metrics.png")
 

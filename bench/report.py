@@ -9,7 +9,7 @@ import pathlib
 
 import itertools
 
-from bench import config, figures, records, summary, tables
+from bench import config, figures, html_report, records, summary, tables
 
 logger = logging.getLogger(__name__)
 
@@ -33,7 +33,7 @@ def planned_runs(output_dir: pathlib.Path) -> set[str]:
 
 
 def write_report(output_dir: pathlib.Path) -> list[pathlib.Path]:
-    """Write `results.csv`, `summary.md` and the figures; return their paths.
+    """Write `results.csv`, `summary.md`, the figures and `report.html`; return their paths.
 
     Raises:
         FileNotFoundError: if the folder contains no records.
@@ -50,7 +50,8 @@ def write_report(output_dir: pathlib.Path) -> list[pathlib.Path]:
     csv_path = output_dir / CSV_NAME
     records.write_atomically(csv_path, table.to_csv(index=False).encode())
     summary_path = output_dir / SUMMARY_NAME
-    records.write_atomically(summary_path, summary.summary_markdown(found, table, missing).encode())
+    summary_text = summary.summary_markdown(found, table, missing)
+    records.write_atomically(summary_path, summary_text.encode())
     written = [csv_path, summary_path]
 
     figure_folder = output_dir / FIGURES_FOLDER
@@ -59,5 +60,10 @@ def write_report(output_dir: pathlib.Path) -> list[pathlib.Path]:
         if path is not None:
             written.append(path)
     written += figures.image_figures(output_dir, found, figure_folder)
+
+    # Written last, because it links to the figures.
+    html_path = output_dir / html_report.REPORT_NAME
+    records.write_atomically(html_path, html_report.report_html(output_dir, summary_text, found, figure_folder).encode())
+    written.append(html_path)
     logger.info("wrote %d report files to %s", len(written), output_dir)
     return written

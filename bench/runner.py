@@ -13,7 +13,7 @@ import time
 from typing import Any
 
 import backends
-from bench import config, data, masks, provenance, records, scoring
+from bench import config, data, masks, probe, provenance, records, scoring
 from bench import report as report_module
 from bench.executor import LocalProcessExecutor, unfinished_record
 from bench.lock import OutputLock
@@ -22,6 +22,8 @@ from bench.splits import make_splits
 logger = logging.getLogger(__name__)
 
 REFERENCE_PREDICTORS = ("mean_image", "zero_fill")
+# Features the linear probe is fitted to, besides the codings of each model.
+REFERENCE_PROBES = ("raw_pixels", "pca")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -114,6 +116,37 @@ def reference_records(dataset: data.Dataset, settings: GridSettings) -> list[dic
         folder = records.run_folder(settings.output_dir, run_id)
         records.write_samples(folder / records.SAMPLES_NAME, outputs)
         records.write_json(folder / records.RECORD_NAME, record)
+        found.append(record)
+    found += probe_references(dataset, settings, splits)
+    return found
+
+
+def probe_references(dataset: data.Dataset, settings: GridSettings, splits) -> list[dict[str, Any]]:
+    """Score the linear probe on the raw pixels and on PCA with as many components as the codings."""
+    train_labels = dataset.y_train[: len(splits.train)]
+    test_labels = dataset.y_test[: len(splits.test)]
+    components = min(settings.codings_size, len(splits.train), splits.train[0].size)
+    features = {
+        "raw_pixels": (splits.train, splits.test),
+        "pca": probe.pca_features(splits.train, splits.test, components),
+    }
+    assert tuple(features) == REFERENCE_PROBES
+    found = []
+    for name, (train_features, test_features) in features.items():
+        logger.info("%s: fitting the linear probe on %s", dataset.name, name.replace("_", " "))
+        result = probe.fit_probe(train_features, train_labels, test_features, test_labels)
+        run_id = f"{dataset.name}-reference-{name}"
+        record = records.new_record(run_id, "reference", dataset.name, name, "none")
+        record.update(
+            {
+                "profile": settings.profile.name,
+                "data": dataset.source.to_dict(),
+                "metrics": {probe.METRIC_KEY: result.accuracy},
+                "probe": {**result.to_dict(), "pca_components": components if name == "pca" else None},
+                "provenance": provenance.collect(),
+            }
+        )
+        records.write_json(records.run_folder(settings.output_dir, run_id) / records.RECORD_NAME, record)
         found.append(record)
     return found
 

@@ -4,13 +4,22 @@ from typing import Any
 
 import pandas as pd
 
-from bench import tables
+from bench import seed_summary, statistics, tables
 from bench.data import DISPLAY_NAMES
 
 REFERENCE_LABELS = {
     "mean_image": "reference: mean training image",
     "zero_fill": "reference: hidden pixels left at 0",
+    "raw_pixels": "reference: probe on the raw pixels",
+    "pca": "reference: probe on PCA with as many components as the codings",
 }
+
+
+PROBE_NOTE = (
+    "Test accuracy of a logistic regression (scikit-learn, standardised features) fitted to the codings "
+    "of the training images and their labels. The reference rows fit the same probe to the raw pixels "
+    "and to PCA of the training images."
+)
 
 
 def _format(value: Any, key: str) -> str:
@@ -19,7 +28,7 @@ def _format(value: Any, key: str) -> str:
         return "–"
     if key == "psnr" or key.endswith("seconds"):
         return f"{value:.2f}"
-    if key in ("parameters", "epochs_run", "best_epoch"):
+    if key in ("parameters", "macs", "epochs_run", "best_epoch"):
         return f"{int(value):,}"
     return f"{value:.4f}"
 
@@ -38,6 +47,7 @@ def _metric_table(
 ) -> list[str]:
     extra_labels = {
         "parameters": "parameters",
+        "macs": "MACs per image",
         "epochs_run": "epochs (best)",
         "train_seconds": "training s",
     }
@@ -73,31 +83,6 @@ def _metric_table(
     return lines
 
 
-def _architecture_table(scores: pd.DataFrame) -> list[str]:
-    """Return a table of each metric's mean per architecture, the basis of the verdict."""
-    ranked = tables.ranked(scores)
-    if ranked.empty:
-        return []
-    means = ranked.groupby("architecture").mean(numeric_only=True)
-    counts = ranked.groupby("architecture").size()
-    architectures = list(means.index)
-    header = ["metric", *(f"{name} ({counts[name]} runs)" for name in architectures)]
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    for metric in tables.METRICS:
-        if metric.key not in means:
-            continue
-        column = means[metric.key]
-        best = column.min() if metric.lower_is_better else column.max()
-        cells = [metric.label]
-        for name in architectures:
-            cell = _format(column[name], metric.key)
-            if cell == _format(best, metric.key):
-                cell = f"**{cell}**"
-            cells.append(cell)
-        lines.append("| " + " | ".join(cells) + " |")
-    return lines
-
-
 def _join_words(words: list[str]) -> str:
     return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} and {words[-1]}"
 
@@ -128,24 +113,40 @@ def _verdict(dataset: str, scores: pd.DataFrame, references: pd.DataFrame) -> st
         f"({backends}) and seeds, as in the first table below."
     ]
 
-    reconstruction: dict[str, list[str]] = {}
-    for metric in tables.RECONSTRUCTION_METRICS:
-        if metric.key in winners:
-            reconstruction.setdefault(winners[metric.key][0], []).append(metric.in_sentence)
-    if reconstruction:
-        parts = [f"the {name} model on {_join_words(labels)}" for name, labels in reconstruction.items()]
-        sentences.append(f"For reconstruction, the best is {_join_words(parts)}.")
+    ranked = tables.ranked(scores)
+    rankings = {metric.key: statistics.rank_architectures(ranked, metric) for metric in tables.METRICS}
 
-    inpainting_keys = [metric.key for metric in tables.INPAINTING_METRICS if metric.key in winners]
+    clear: dict[str, list[str]] = {}
+    ties: dict[tuple[str, ...], list[str]] = {}
+    for metric in tables.RECONSTRUCTION_METRICS:
+        ranking = rankings.get(metric.key)
+        if ranking is None:
+            continue
+        if ranking.winner is not None:
+            clear.setdefault(ranking.winner, []).append(metric.in_sentence)
+        else:
+            ties.setdefault((ranking.best, *ranking.tied_with), []).append(metric.in_sentence)
+    parts = [f"the {name} model is best on {_join_words(labels)}" for name, labels in clear.items()]
+    parts += [f"{_join_words(list(names))} tie on {_join_words(labels)}" for names, labels in ties.items()]
+    if parts:
+        sentences.append(f"For reconstruction, beyond the seed noise: {_join_words(parts)}.")
+
+    inpainting = [rankings[m.key] for m in tables.INPAINTING_METRICS if rankings.get(m.key) is not None]
     wins: dict[str, int] = {}
-    for key in inpainting_keys:
-        wins[winners[key][0]] = wins.get(winners[key][0], 0) + 1
-    if wins:
+    for ranking in inpainting:
+        if ranking.winner is not None:
+            wins[ranking.winner] = wins.get(ranking.winner, 0) + 1
+    if inpainting:
         ordered = sorted(wins.items(), key=lambda item: -item[1])
-        parts = [f"the {name} model on {count}" for name, count in ordered]
-        sentences.append(
-            f"For inpainting, the best is {_join_words(parts)} of the {len(inpainting_keys)} scores."
-        )
+        parts = [f"the {name} model wins {count}" for name, count in ordered]
+        tied = len(inpainting) - sum(wins.values())
+        if tied:
+            parts.append(f"{tied} {'is a tie' if tied == 1 else 'are ties'}")
+        sentences.append(f"For inpainting, of the {len(inpainting)} scores {_join_words(parts)}.")
+    probe_sentence = _probe_verdict(rankings.get(tables.PROBE_METRICS[0].key), scores, references)
+    if probe_sentence:
+        sentences.append(probe_sentence)
+    sentences.append("The section Beyond the seed noise below gives the differences, intervals and p-values.")
 
     not_beaten = _worse_than_reference(winners, references)
     if not_beaten:
@@ -157,6 +158,28 @@ def _verdict(dataset: str, scores: pd.DataFrame, references: pd.DataFrame) -> st
         names = ", ".join(f"{row.architecture} on {row.backend} (seed {row.seed})" for row in collapsed.itertuples())
         sentences.append(f"Not ranked because the model collapsed to nearly the same output for every image: {names}.")
     return " ".join(sentences)
+
+
+def _probe_verdict(ranking, scores: pd.DataFrame, references: pd.DataFrame) -> str:
+    """Return the sentence on the linear probe: which codings it reads best, against the references."""
+    key = tables.PROBE_METRICS[0].key
+    if ranking is None or key not in scores:
+        return ""
+    mean = tables.ranked(scores).groupby("architecture")[key].mean()
+    if ranking.winner is not None:
+        sentence = f"A linear probe reads the class best from the {ranking.winner} codings (accuracy {mean[ranking.winner]:.4f})"
+    else:
+        names = _join_words([ranking.best, *ranking.tied_with])
+        sentence = f"A linear probe reads the class about equally well from the {names} codings (best mean {mean[ranking.best]:.4f})"
+    found = {}
+    if key in references:
+        for name, label in (("raw_pixels", "the raw pixels"), ("pca", "PCA with as many components")):
+            row = references[references["architecture"] == name]
+            if not row.empty and not pd.isna(row.iloc[0][key]):
+                found[label] = float(row.iloc[0][key])
+    if found:
+        sentence += "; the same probe scores " + _join_words([f"{value:.4f} on {label}" for label, value in found.items()])
+    return sentence + "."
 
 
 def _problems(records: list[dict[str, Any]], dataset: str) -> list[str]:
@@ -218,18 +241,35 @@ def summary_markdown(records: list[dict[str, Any]], table: pd.DataFrame, missing
         dataset_references = reference_scores[reference_scores["dataset"] == dataset]
         lines += ["", f"## {DISPLAY_NAMES[dataset]}", "", _verdict(dataset, dataset_scores, dataset_references), ""]
         if not dataset_scores.empty:
-            averages = _architecture_table(dataset_scores)
+            averages = seed_summary.interval_table(dataset_scores)
             if averages:
-                lines += ["### Mean per architecture", "", *averages, ""]
+                lines += [
+                    "### Mean per architecture",
+                    "",
+                    "Mean over backends and seeds ± the half-width of its 95% confidence interval (Student's t). "
+                    "Bold marks an architecture that beats both others beyond the seed noise.",
+                    "",
+                    *averages,
+                    "",
+                ]
+            comparisons = seed_summary.comparison_lines(dataset_scores)
+            if comparisons:
+                lines += ["### Beyond the seed noise", "", *comparisons, ""]
+            parity = seed_summary.parity_lines(dataset_scores)
+            if parity:
+                lines += ["### Backend parity", "", *parity, ""]
             lines += ["### Reconstruction, per run", ""]
             lines += _metric_table(
                 dataset_scores,
                 dataset_references,
                 tables.RECONSTRUCTION_METRICS,
-                ("parameters", "epochs_run", "train_seconds"),
+                ("parameters", "macs", "epochs_run", "train_seconds"),
             )
             lines += ["", "### Inpainting, per run", ""]
             lines += _metric_table(dataset_scores, dataset_references, tables.INPAINTING_METRICS, ())
+            if tables.PROBE_METRICS[0].key in dataset_scores:
+                lines += ["", "### Codings probe, per run", "", PROBE_NOTE, ""]
+                lines += _metric_table(dataset_scores, dataset_references, tables.PROBE_METRICS, ())
         problems = _problems(records, dataset)
         problems += [f"- `{run_id}` not run: the grid stopped before it" for run_id in missing if run_id.startswith(f"{dataset}-")]
         if problems:

@@ -57,7 +57,9 @@ INPAINTING_METRICS = tuple(
         ),
     )
 )
-METRICS = RECONSTRUCTION_METRICS + INPAINTING_METRICS
+# Accuracy of a logistic regression on the codings (see bench.probe).
+PROBE_METRICS = (Metric("probe_accuracy", "probe accuracy", False, "linear-probe accuracy of the codings"),)
+METRICS = RECONSTRUCTION_METRICS + INPAINTING_METRICS + PROBE_METRICS
 METRICS_BY_KEY = {metric.key: metric for metric in METRICS}
 
 COLUMNS = (
@@ -72,6 +74,7 @@ COLUMNS = (
     "seed",
     "profile",
     "parameters",
+    "macs",
     "epochs_run",
     "best_epoch",
     "train_seconds",
@@ -98,6 +101,7 @@ def long_table(records: list[dict[str, Any]]) -> pd.DataFrame:
             "seed": record.get("seed"),
             "profile": record.get("profile"),
             "parameters": (record.get("parameters") or {}).get("total"),
+            "macs": (record.get("macs_per_image") or {}).get("total"),
             "epochs_run": training.get("epochs_run"),
             "best_epoch": training.get("best_epoch"),
             "train_seconds": training.get("wall_seconds"),
@@ -112,7 +116,7 @@ def long_table(records: list[dict[str, Any]]) -> pd.DataFrame:
                 rows.append({**base, "metric": metric.key, "value": metrics[metric.key]})
     table = pd.DataFrame(rows, columns=list(COLUMNS))
     # Nullable integers, so a missing value does not turn 0 into 0.0 in the CSV.
-    for column in ("seed", "parameters", "epochs_run", "best_epoch"):
+    for column in ("seed", "parameters", "macs", "epochs_run", "best_epoch"):
         table[column] = table[column].astype("Int64")
     return table
 
@@ -128,6 +132,7 @@ def model_scores(table: pd.DataFrame) -> pd.DataFrame:
         "backend",
         "seed",
         "parameters",
+        "macs",
         "epochs_run",
         "best_epoch",
         "train_seconds",

@@ -18,7 +18,7 @@ import time
 import traceback
 from typing import Any
 
-from bench import config, records
+from bench import config, probe, records
 from bench.executor import model_record
 
 logger = logging.getLogger("bench.worker")
@@ -51,6 +51,19 @@ def _score_model(model, splits, dataset, spec: config.RunSpec):
     outputs["original"] = splits.test[samples]
     outputs["indices"] = samples
     return scores, outputs, diagnostics, scoring_seconds
+
+
+def _probe_codings(model, splits, dataset) -> dict[str, Any]:
+    """Fit the linear probe on the codings of the training images; score it on the test images."""
+    logger.info("fitting the linear probe on the codings of %d training images", len(splits.train))
+    train_codings = model.encoder.predict(splits.train, batch_size=1024, verbose=0)
+    test_codings = model.encoder.predict(splits.test, batch_size=1024, verbose=0)
+    result = probe.fit_probe(
+        train_codings, dataset.y_train[: len(splits.train)], test_codings, dataset.y_test[: len(splits.test)]
+    )
+    if not result.converged:
+        logger.warning("the linear probe did not converge in %d iterations", probe.MAX_ITERATIONS)
+    return result.to_dict()
 
 
 def run(spec: config.RunSpec, folder: pathlib.Path, parent: int) -> dict[str, Any]:
@@ -92,6 +105,7 @@ def run(spec: config.RunSpec, folder: pathlib.Path, parent: int) -> dict[str, An
         keras.utils.set_random_seed(spec.seed)
         model = architectures.build_autoencoder(spec.architecture, spec.codings_size)
         record["parameters"] = model.parameter_counts()
+        record["macs_per_image"] = model.macs_per_image()
         logger.info(
             "training %s on %s (%d parameters, %d images)",
             spec.architecture,
@@ -109,6 +123,8 @@ def run(spec: config.RunSpec, folder: pathlib.Path, parent: int) -> dict[str, An
 
         logger.info("scoring on %d test images", len(splits.test))
         scores, outputs, diagnostics, scoring_seconds = _score_model(model.autoencoder, splits, dataset, spec)
+        record["probe"] = _probe_codings(model, splits, dataset)
+        scores[probe.METRIC_KEY] = record["probe"]["accuracy"]
         record["metrics"] = scores
         record["collapse_check"] = diagnostics
         if diagnostics["collapsed"]:

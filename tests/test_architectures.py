@@ -24,6 +24,7 @@ for name in ("stacked", "conv", "recurrent"):
         "min": float(output.min()),
         "max": float(output.max()),
         "parameters": model.parameter_counts(),
+        "macs": model.macs_per_image(),
     }
 print(json.dumps(found))
 """
@@ -89,3 +90,25 @@ except ValueError as error:
     found = helpers.run_python(probe, helpers.INSTALLED_BACKENDS[0])
     assert "'transformer'" in found["message"]
     assert "stacked, conv, recurrent" in found["message"]
+
+
+# Worked out by hand from the layer shapes, with codings size 12 as in the probe:
+# stacked: 784*100 + 100*12 mirrored; conv: 28*28*9*1*16 + 14*14*9*16*32 +
+# 7*7*9*32*64 + 3*3*9*64*12, then 12*144 + 3*3*9*16*32 + 7*7*9*32*16 +
+# 14*14*9*16*1; recurrent: 28*4*100*(28+100) + 28*4*12*(100+12), then
+# 28*4*100*(12+100) + 28*100*28.
+EXPECTED_MACS = {
+    "stacked": {"encoder": 79_600, "decoder": 79_600},
+    "conv": {"encoder": 1_981_440, "decoder": 297_216},
+    "recurrent": {"encoder": 1_584_128, "decoder": 1_332_800},
+}
+
+
+@pytest.mark.parametrize("backend", helpers.backend_params())
+@pytest.mark.parametrize("architecture", config.ARCHITECTURES)
+def test_macs_per_image_by_hand(probes, backend, architecture):
+    macs = probes[backend][architecture]["macs"]
+    expected = EXPECTED_MACS[architecture]
+    assert macs["encoder"] == expected["encoder"]
+    assert macs["decoder"] == expected["decoder"]
+    assert macs["total"] == expected["encoder"] + expected["decoder"]

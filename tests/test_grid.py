@@ -73,7 +73,9 @@ def test_grid_reference_rows(smoke_grid):
     _, found, _ = smoke_grid
     references = {(r["dataset"], r["architecture"]) for r in found if r["kind"] == "reference"}
     assert references == {
-        (dataset, name) for dataset in ("mnist", "fashion_mnist") for name in runner.REFERENCE_PREDICTORS
+        (dataset, name)
+        for dataset in ("mnist", "fashion_mnist")
+        for name in runner.REFERENCE_PREDICTORS + runner.REFERENCE_PROBES
     }
 
 

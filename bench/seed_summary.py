@@ -1,0 +1,155 @@
+"""Markdown for the seed statistics of one dataset: intervals, paired comparisons, backend parity."""
+
+import math
+
+import pandas as pd
+
+from bench import statistics, tables
+
+# The metrics shown in the backend parity table; the sentence above it counts all of them.
+PARITY_METRICS = ("mse", "ssim")
+
+
+def format_value(value: float, key: str) -> str:
+    if value is None or pd.isna(value):
+        return "–"
+    return f"{value:.2f}" if key == "psnr" else f"{value:.4f}"
+
+
+def format_p(p_value: float) -> str:
+    """Return "p = 0.012", "p < 0.001", or a dash when there is no p-value."""
+    if math.isnan(p_value):
+        return "–"
+    return "p < 0.001" if p_value < 0.001 else f"p = {p_value:.3f}"
+
+
+def format_interval(interval: statistics.Interval, key: str) -> str:
+    """Return "mean ± half-width", or the mean alone when there is one value."""
+    if interval.count == 0:
+        return "–"
+    if interval.count < 2:
+        return format_value(interval.mean, key)
+    return f"{format_value(interval.mean, key)} ± {format_value(interval.half_width, key)}"
+
+
+def interval_table(scores: pd.DataFrame) -> list[str]:
+    """Return a table of each metric's mean per architecture with its 95% confidence interval."""
+    ranked = tables.ranked(scores)
+    if ranked.empty:
+        return []
+    architectures = sorted(ranked["architecture"].unique())
+    counts = ranked.groupby("architecture").size()
+    header = ["metric", *(f"{name} ({counts[name]} runs)" for name in architectures)]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for metric in tables.METRICS:
+        if metric.key not in ranked:
+            continue
+        intervals = {name: statistics.mean_interval(ranked.loc[ranked["architecture"] == name, metric.key]) for name in architectures}
+        ranking = statistics.rank_architectures(ranked, metric)
+        cells = [metric.label]
+        for name in architectures:
+            cell = format_interval(intervals[name], metric.key)
+            if ranking is not None and ranking.winner == name:
+                cell = f"**{cell}**"
+            cells.append(cell)
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
+def _difference_phrase(comparison: statistics.Comparison, ahead: str) -> str:
+    """Return how far `ahead` is in front of the other architecture, with its interval and p-value."""
+    key = comparison.metric.key
+    interval = comparison.difference
+    sign = 1 if ahead == comparison.first else -1
+    mean = sign * interval.mean
+    low, high = sorted((sign * interval.low, sign * interval.high))
+    text = f"by {format_value(abs(mean), key)}"
+    if interval.count >= 2:
+        text += f" (95% CI of {ahead} − other: {format_value(low, key)} to {format_value(high, key)}"
+        text += f", {format_p(comparison.p_value)}, {interval.count} pairs)"
+    return text
+
+
+def ranking_sentence(ranking: statistics.Ranking) -> str:
+    """Return one sentence: the winner on a metric, or the architectures that tie and by how much."""
+    metric = ranking.metric
+    lookup = {frozenset((c.first, c.second)): c for c in ranking.comparisons}
+    if ranking.winner is not None:
+        parts = [
+            f"{other} {_difference_phrase(lookup[frozenset((ranking.best, other))], ranking.best)}"
+            for other in sorted({name for pair in lookup for name in pair} - {ranking.best})
+        ]
+        return f"On {metric.in_sentence}, {ranking.best} is best beyond the seed noise: it beats {'; '.join(parts)}."
+    parts = [
+        f"{ranking.best} is ahead of {other} {_difference_phrase(lookup[frozenset((ranking.best, other))], ranking.best)}"
+        for other in ranking.tied_with
+    ]
+    names = [ranking.best, *ranking.tied_with]
+    names = f"{', '.join(names[:-1])} and {names[-1]}"
+    return f"On {metric.in_sentence}, {names} tie: {'; '.join(parts)}, which is within the seed noise."
+
+
+def comparison_lines(scores: pd.DataFrame) -> list[str]:
+    """Return one bullet per metric from the paired comparisons."""
+    ranked = tables.ranked(scores)
+    lines = []
+    for metric in tables.METRICS:
+        ranking = statistics.rank_architectures(ranked, metric)
+        if ranking is not None and len(ranking.comparisons) > 0:
+            lines.append(f"- {ranking_sentence(ranking)}")
+    if not lines:
+        return []
+    note = (
+        "Each comparison pairs the runs of two architectures that share a backend and a seed, and tests the "
+        "mean of the differences with a paired t-test; the p-values are Holm-adjusted over the architecture "
+        f"pairs of each metric. A winner is named only at p < {statistics.SIGNIFICANCE:.2f}."
+    )
+    if ranked["seed"].nunique() < 2:
+        note += (
+            " With one seed, the paired runs differ only in their backend, so the noise measured here is the "
+            "difference between backends, not between seeds; run with --seeds 0 1 2 for the seed noise."
+        )
+    return [note, "", *lines]
+
+
+def parity_lines(scores: pd.DataFrame) -> list[str]:
+    """Return the backend parity table and a sentence that counts the flagged cases over all metrics."""
+    ranked = tables.ranked(scores)
+    everything = [parity for metric in tables.METRICS for parity in statistics.backend_parity(ranked, metric)]
+    if not everything:
+        return []
+    header = ["architecture", "metric", "backends", "means", "difference", "Welch's t-test", "differs beyond the seed noise?"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for parity in everything:
+        if parity.metric.key not in PARITY_METRICS:
+            continue
+        key = parity.metric.key
+        verdict = {None: "cannot tell (fewer than 2 seeds)", True: "**yes**", False: "no"}[parity.differs]
+        lines.append(
+            "| "
+            + " | ".join(
+                [
+                    parity.architecture,
+                    parity.metric.label,
+                    " vs ".join(parity.backends),
+                    " vs ".join(format_value(mean, key) for mean in parity.means),
+                    format_value(parity.difference, key),
+                    format_p(parity.p_value),
+                    verdict,
+                ]
+            )
+            + " |"
+        )
+    tested = [parity for parity in everything if parity.differs is not None]
+    flagged = [parity for parity in tested if parity.differs]
+    if not tested:
+        sentence = "No backend has two seeds of the same model, so backend parity cannot be tested; run with --seeds 0 1 2."
+    elif not flagged:
+        sentence = (
+            f"No backend difference is beyond the seed noise on the {len(tested)} architecture-metric pairs "
+            "tested (Welch's t-test over seeds, p ≥ 0.05), which does not prove that the backends are equal."
+        )
+    else:
+        cases = ", ".join(f"{p.architecture} on {p.metric.in_sentence}" for p in flagged)
+        sentence = f"The backends differ beyond the seed noise (Welch's t-test, p < 0.05) on {len(flagged)} of {len(tested)} architecture-metric pairs: {cases}."
+    return [sentence, "", *lines]

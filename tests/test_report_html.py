@@ -1,0 +1,99 @@
+"""The HTML report: its Markdown conversion, and the committed baseline's page in headless Chromium."""
+
+import os
+import pathlib
+import shutil
+
+import pytest
+
+from bench import cli, html_report, report
+from tests.browser import HeadlessChromium, find_chromium
+
+REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
+BASELINE = REPO_ROOT / "results" / "baseline"
+# CI sets this, so a missing browser fails the test there instead of skipping it.
+REQUIRE_BROWSER = os.environ.get("AEBENCH_REQUIRE_BROWSER") == "1"
+
+# Runs in the page once it has loaded: what a reader would see.
+PAGE_CHECK = """
+(() => ({
+  images: Array.from(document.images).map(image => ({
+    src: image.getAttribute('src'),
+    loaded: image.complete && image.naturalWidth > 0,
+  })),
+  sections: Array.from(document.querySelectorAll('section')).map(section => ({
+    id: section.id,
+    headings: Array.from(section.querySelectorAll('h3')).map(heading => heading.textContent),
+    tables: section.querySelectorAll('table').length,
+    emptyTables: Array.from(section.querySelectorAll('table')).filter(table => table.querySelectorAll('tbody tr').length === 0).length,
+  })),
+  text: document.body.innerText,
+}))()
+"""
+
+
+def test_markdown_table_becomes_html_table():
+    converted = html_report.markdown_to_html("| a | b |\n|---|---|\n| **1** | `x<y` |\n")
+    assert "<thead><tr><th>a</th><th>b</th></tr></thead>" in converted
+    assert "<td><strong>1</strong></td>" in converted
+    assert "<td><code>x&lt;y</code></td>" in converted
+
+
+def test_markdown_headings_lists_and_paragraphs():
+    converted = html_report.markdown_to_html("## Title\n\nOne line\nand the next.\n\n- first\n- second\n")
+    assert "<h2>Title</h2>" in converted
+    assert "<p>One line and the next.</p>" in converted
+    assert "<ul>\n<li>first</li>\n<li>second</li>\n</ul>" in converted
+
+
+@pytest.fixture(scope="module")
+def baseline_copy(tmp_path_factory) -> pathlib.Path:
+    """Return a copy of the committed baseline with its report written again by the code under test."""
+    folder = tmp_path_factory.mktemp("report") / "baseline"
+    shutil.copytree(BASELINE, folder)
+    assert cli.main(["report", str(folder)]) == 0
+    return folder
+
+
+def test_report_html_links_only_local_figures(baseline_copy):
+    page = (baseline_copy / html_report.REPORT_NAME).read_text()
+    assert "http://" not in page
+    assert "https://" not in page
+    assert "<script" not in page
+    figures = sorted(path.name for path in (baseline_copy / report.FIGURES_FOLDER).glob("*.png"))
+    for name in figures:
+        assert f'src="{report.FIGURES_FOLDER}/{name}"' in page, name
+
+
+def test_committed_report_is_current(baseline_copy):
+    # The committed page must be the one the code writes from the committed records.
+    for name in (html_report.REPORT_NAME, report.SUMMARY_NAME):
+        assert (baseline_copy / name).read_text() == (BASELINE / name).read_text(), name
+
+
+def test_report_opens_in_headless_chromium(baseline_copy):
+    executable = find_chromium()
+    if executable is None:
+        message = "Chromium is not installed (Debian: apt-get install chromium)"
+        if REQUIRE_BROWSER:
+            pytest.fail(message)
+        pytest.skip(message)
+    with HeadlessChromium(executable) as browser:
+        page, requests = browser.open(baseline_copy / html_report.REPORT_NAME, PAGE_CHECK)
+
+    figures = sorted((baseline_copy / report.FIGURES_FOLDER).glob("*.png"))
+    assert len(page["images"]) == len(figures)
+    broken = [image["src"] for image in page["images"] if not image["loaded"]]
+    assert broken == []
+    assert all(url.startswith("file://") for url in requests), requests
+
+    sections = {section["id"]: section for section in page["sections"]}
+    assert set(sections) == {"mnist", "fashion_mnist", "provenance"}
+    for dataset in ("mnist", "fashion_mnist"):
+        headings = sections[dataset]["headings"]
+        for expected in ("Mean per architecture", "Backend parity", "Reconstruction, per run", "Inpainting, per run", "Figures"):
+            assert expected in headings, (dataset, expected)
+        assert sections[dataset]["tables"] >= 4, dataset
+        assert sections[dataset]["emptyTables"] == 0, dataset
+    assert sections["provenance"]["tables"] == 1
+    assert "data SHA-256" in page["text"]
