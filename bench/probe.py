@@ -1,6 +1,6 @@
 """Linear probe: how well a logistic regression reads the class off a representation.
 
-Reconstruction scores say nothing about whether the codings are useful. The
+Reconstruction scores do not show whether the codings are useful. The
 probe fits a multinomial logistic regression (scikit-learn, on standardised
 features) to the training images' representations and their labels, and
 reports its accuracy on the test images. The same probe on the raw pixels,

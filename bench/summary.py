@@ -115,6 +115,9 @@ def _verdict(dataset: str, scores: pd.DataFrame, references: pd.DataFrame) -> st
 
     ranked = tables.ranked(scores)
     rankings = {metric.key: statistics.rank_architectures(ranked, metric) for metric in tables.METRICS}
+    rankable = sorted(ranked["architecture"].unique()) if not ranked.empty else []
+    if len(rankable) == 1:
+        sentences.append(f"Only the {rankable[0]} model can be ranked, so no architectures are compared.")
 
     clear: dict[str, list[str]] = {}
     ties: dict[tuple[str, ...], list[str]] = {}
@@ -146,7 +149,8 @@ def _verdict(dataset: str, scores: pd.DataFrame, references: pd.DataFrame) -> st
     probe_sentence = _probe_verdict(rankings.get(tables.PROBE_METRICS[0].key), scores, references)
     if probe_sentence:
         sentences.append(probe_sentence)
-    sentences.append("The section Beyond the seed noise below gives the differences, intervals and p-values.")
+    if any(ranking is not None for ranking in rankings.values()):
+        sentences.append("The section Beyond the seed noise below gives the differences, intervals and p-values.")
 
     not_beaten = _worse_than_reference(winners, references)
     if not_beaten:

@@ -20,6 +20,7 @@ GOOD_SCORES = {
     "psnr": 19.0,
     "ssim": 0.80,
     **{metric.key: (0.05 if metric.lower_is_better else 0.60) for metric in tables.INPAINTING_METRICS},
+    **{metric.key: 0.90 for metric in tables.PROBE_METRICS},
 }
 SPREAD = 0.001  # seed-to-seed standard deviation written into the test tolerances
 RELATIVE_SPREAD = 0.0025  # typical relative SD of every metric in the test tolerances
@@ -231,7 +232,8 @@ def test_gate_text_table_names_metric(baseline_dir, tmp_path):
     assert len(failing) == 1
     for expected in ("mnist/stacked/tensorflow/seed 0", "MSE", "0.013", "0.02", "+0.007", "+53.8%", "0.004"):
         assert expected in failing[0]
-    assert text.splitlines()[-1].startswith("quality gate FAILED: 1 of 22 comparisons")
+    comparisons = len(MODELS) * len(GOOD_SCORES)
+    assert text.splitlines()[-1].startswith(f"quality gate FAILED: 1 of {comparisons} comparisons")
 
 
 def test_gate_markdown_lists_flagged_first(baseline_dir, tmp_path):
@@ -406,7 +408,7 @@ def test_gate_text_changes_only(baseline_dir, tmp_path):
     new = write_grid(tmp_path / "new", {("mnist", "stacked", "torch", 0): {"mse": 0.0200}})
     lines = gate_table.render_text(gate.compare(new, baseline_dir), changes_only=True).splitlines()
     assert len([line for line in lines if "mnist/" in line]) == 1
-    assert lines[-1] == "1 of 22 comparisons changed beyond tolerance"
+    assert lines[-1] == f"1 of {len(MODELS) * len(GOOD_SCORES)} comparisons changed beyond tolerance"
 
 
 def test_written_files_follow_umask(tmp_path):

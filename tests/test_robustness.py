@@ -264,7 +264,7 @@ def test_collapsed_model_not_ranked():
     assert "| stacked (collapsed) | torch | 0 |" in text
     assert "**0.0010**" not in text
     assert "**0.0200**" in text
-    assert "For reconstruction, the best is the conv model on MSE" in text
+    assert "Only the conv model can be ranked, so no architectures are compared." in text
     assert "Not ranked because the model collapsed" in text
 
 
