@@ -81,7 +81,6 @@ def run_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--jobs",
         type=positive_int,
-        default=os.cpu_count() or 1,
         help="local executor: runs at the same time, each in its own process with (CPU cores / jobs) threads; default: the number of CPU cores",
     )
 
@@ -205,8 +204,10 @@ def make_executor(parser: argparse.ArgumentParser, arguments: argparse.Namespace
     if arguments.executor != "ray":
         given = [name for name, value in ray_options.items() if value is not None]
         if given:
-            parser.error(f"{', '.join(given)} only apply with --executor ray")
+            parser.error(f"{', '.join(given)} can only be used with --executor ray; add --executor ray or leave them out")
         return None
+    if arguments.jobs is not None:
+        parser.error("--jobs sets the local executor's parallel runs; with --executor ray, Ray places the runs, so leave --jobs out (see --ray-cpus-per-run)")
     executor = ray_executor.RayExecutor(
         output,
         address=arguments.ray_address or os.environ.get("RAY_ADDRESS") or None,
@@ -248,7 +249,7 @@ def run_grid_command(
         output_dir=output,
         data_dir=arguments.data_dir,
         codings_size=arguments.codings_size,
-        jobs=arguments.jobs,
+        jobs=arguments.jobs or os.cpu_count() or 1,
         allow_download=not arguments.no_download,
         resume=arguments.resume,
     )

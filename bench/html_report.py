@@ -115,8 +115,9 @@ def _provenance_html(records: list[dict[str, Any]]) -> str:
         for package, version in (provenance.get("versions") or {}).items():
             rows.setdefault(("version", package), set()).add(str(version))
         machine = provenance.get("machine") or {}
+        labels = {"cpu_model": "{}", "cpu_count": "{} CPUs", "platform": "{}", "python": "Python {}"}
         description = ", ".join(
-            str(machine[key]) for key in ("cpu_model", "cpu_count", "platform", "python") if machine.get(key) is not None
+            label.format(machine[key]) for key, label in labels.items() if machine.get(key) is not None
         )
         if description:
             rows.setdefault(("machine", machine.get("hostname", "")), set()).add(description)

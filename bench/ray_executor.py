@@ -280,11 +280,13 @@ class RayExecutor:
                 spec = pending.pop(reference)
                 record = self._collect(spec, reference)
                 found[spec.run_id] = record
+                node = record.get("executor", {})
                 logger.info(
-                    "%s: %s on %s [%d/%d runs done]",
+                    "%s: %s on %s (node %s) [%d/%d runs done]",
                     spec.run_id,
                     record["status"],
-                    record.get("executor", {}).get("hostname", "an unknown node"),
+                    node.get("hostname", "an unknown host"),
+                    node.get("node_id", "unknown")[:8],
                     len(found),
                     len(specs),
                 )

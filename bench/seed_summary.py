@@ -13,7 +13,14 @@ PARITY_METRICS = ("mse", "ssim")
 def format_value(value: float, key: str) -> str:
     if value is None or pd.isna(value):
         return "–"
-    return f"{value:.2f}" if key == "psnr" else f"{value:.4f}"
+    text = f"{value:.2f}" if key == "psnr" else f"{value:.4f}"
+    # A negative value that rounds to zero would print as "-0.0000".
+    return text.lstrip("-") if float(text) == 0 else text
+
+
+def noise_name(scores: pd.DataFrame) -> str:
+    """Return what the spread between paired runs measures: seeds, or with one seed only backends."""
+    return "the seed noise" if scores["seed"].nunique() >= 2 else "the noise between backends"
 
 
 def format_p(p_value: float) -> str:
@@ -65,12 +72,12 @@ def _difference_phrase(comparison: statistics.Comparison, ahead: str) -> str:
     low, high = sorted((sign * interval.low, sign * interval.high))
     text = f"by {format_value(abs(mean), key)}"
     if interval.count >= 2:
-        text += f" (95% CI of {ahead} − other: {format_value(low, key)} to {format_value(high, key)}"
-        text += f", {format_p(comparison.p_value)}, {interval.count} pairs)"
+        text += f" (unadjusted 95% CI of {ahead} − other: {format_value(low, key)} to {format_value(high, key)}"
+        text += f"; Holm-adjusted {format_p(comparison.p_value)}; {interval.count} pairs)"
     return text
 
 
-def ranking_sentence(ranking: statistics.Ranking) -> str:
+def ranking_sentence(ranking: statistics.Ranking, noise: str = "the seed noise") -> str:
     """Return one sentence: the winner on a metric, or the architectures that tie and by how much."""
     metric = ranking.metric
     lookup = {frozenset((c.first, c.second)): c for c in ranking.comparisons}
@@ -79,14 +86,14 @@ def ranking_sentence(ranking: statistics.Ranking) -> str:
             f"{other} {_difference_phrase(lookup[frozenset((ranking.best, other))], ranking.best)}"
             for other in sorted({name for pair in lookup for name in pair} - {ranking.best})
         ]
-        return f"On {metric.in_sentence}, {ranking.best} is best beyond the seed noise: it beats {'; '.join(parts)}."
+        return f"On {metric.in_sentence}, {ranking.best} is best beyond {noise}: it beats {'; '.join(parts)}."
     parts = [
         f"{ranking.best} is ahead of {other} {_difference_phrase(lookup[frozenset((ranking.best, other))], ranking.best)}"
         for other in ranking.tied_with
     ]
     names = [ranking.best, *ranking.tied_with]
     names = f"{', '.join(names[:-1])} and {names[-1]}"
-    return f"On {metric.in_sentence}, {names} tie: {'; '.join(parts)}, which is within the seed noise."
+    return f"On {metric.in_sentence}, {names} tie: {'; '.join(parts)}, which is within {noise}."
 
 
 def comparison_lines(scores: pd.DataFrame) -> list[str]:
@@ -96,13 +103,14 @@ def comparison_lines(scores: pd.DataFrame) -> list[str]:
     for metric in tables.METRICS:
         ranking = statistics.rank_architectures(ranked, metric)
         if ranking is not None and len(ranking.comparisons) > 0:
-            lines.append(f"- {ranking_sentence(ranking)}")
+            lines.append(f"- {ranking_sentence(ranking, noise_name(ranked))}")
     if not lines:
         return []
     note = (
         "Each comparison pairs the runs of two architectures that share a backend and a seed, and tests the "
         "mean of the differences with a paired t-test; the p-values are Holm-adjusted over the architecture "
-        f"pairs of each metric. A winner is named only at p < {statistics.SIGNIFICANCE:.2f}."
+        f"pairs of each metric. A winner is named only at p < {statistics.SIGNIFICANCE:.2f}. The intervals of the "
+        "differences are not adjusted, so one may exclude zero while the adjusted p-value says tie."
     )
     if ranked["seed"].nunique() < 2:
         note += (
@@ -151,5 +159,9 @@ def parity_lines(scores: pd.DataFrame) -> list[str]:
         )
     else:
         cases = ", ".join(f"{p.architecture} on {p.metric.in_sentence}" for p in flagged)
-        sentence = f"The backends differ beyond the seed noise (Welch's t-test, p < 0.05) on {len(flagged)} of {len(tested)} architecture-metric pairs: {cases}."
+        sentence = (
+            f"The backends differ beyond the seed noise (Welch's t-test, p < 0.05) on {len(flagged)} of "
+            f"{len(tested)} architecture-metric pairs: {cases}. With no real difference, about 1 test in 20 "
+            f"is flagged by chance, {0.05 * len(tested):.1f} of {len(tested)} on average."
+        )
     return [sentence, "", *lines]

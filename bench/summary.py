@@ -132,7 +132,7 @@ def _verdict(dataset: str, scores: pd.DataFrame, references: pd.DataFrame) -> st
     parts = [f"the {name} model is best on {_join_words(labels)}" for name, labels in clear.items()]
     parts += [f"{_join_words(list(names))} tie on {_join_words(labels)}" for names, labels in ties.items()]
     if parts:
-        sentences.append(f"For reconstruction, beyond the seed noise: {_join_words(parts)}.")
+        sentences.append(f"For reconstruction, beyond {seed_summary.noise_name(ranked)}: {_join_words(parts)}.")
 
     inpainting = [rankings[m.key] for m in tables.INPAINTING_METRICS if rankings.get(m.key) is not None]
     wins: dict[str, int] = {}
@@ -145,12 +145,15 @@ def _verdict(dataset: str, scores: pd.DataFrame, references: pd.DataFrame) -> st
         tied = len(inpainting) - sum(wins.values())
         if tied:
             parts.append(f"{tied} {'is a tie' if tied == 1 else 'are ties'}")
-        sentences.append(f"For inpainting, of the {len(inpainting)} scores {_join_words(parts)}.")
+        if not wins:
+            sentences.append(f"For inpainting, all {len(inpainting)} scores are ties.")
+        else:
+            sentences.append(f"For inpainting, of the {len(inpainting)} scores {_join_words(parts)}.")
     probe_sentence = _probe_verdict(rankings.get(tables.PROBE_METRICS[0].key), scores, references)
     if probe_sentence:
         sentences.append(probe_sentence)
     if any(ranking is not None for ranking in rankings.values()):
-        sentences.append("The section Beyond the seed noise below gives the differences, intervals and p-values.")
+        sentences.append("The section Beyond the noise below gives the differences, intervals and p-values.")
 
     not_beaten = _worse_than_reference(winners, references)
     if not_beaten:
@@ -251,14 +254,19 @@ def summary_markdown(records: list[dict[str, Any]], table: pd.DataFrame, missing
                     "### Mean per architecture",
                     "",
                     "Mean over backends and seeds ± the half-width of its 95% confidence interval (Student's t). "
-                    "Bold marks an architecture that beats both others beyond the seed noise.",
+                    "Bold marks an architecture that beats both others beyond the noise."
+                    + (
+                        ""
+                        if dataset_scores["seed"].nunique() >= 2
+                        else " With one seed, each interval is the spread between the backends, not between seeds."
+                    ),
                     "",
                     *averages,
                     "",
                 ]
             comparisons = seed_summary.comparison_lines(dataset_scores)
             if comparisons:
-                lines += ["### Beyond the seed noise", "", *comparisons, ""]
+                lines += ["### Beyond the noise", "", *comparisons, ""]
             parity = seed_summary.parity_lines(dataset_scores)
             if parity:
                 lines += ["### Backend parity", "", *parity, ""]

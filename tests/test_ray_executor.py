@@ -56,7 +56,14 @@ def test_ray_options_need_the_ray_executor(capsys):
     with pytest.raises(SystemExit) as stopped:
         cli.main(["--ray-address", "127.0.0.1:6379", "--profile", "smoke"])
     assert stopped.value.code == 2
-    assert "--ray-address only apply with --executor ray" in capsys.readouterr().err
+    assert "--ray-address can only be used with --executor ray" in capsys.readouterr().err
+
+
+def test_jobs_is_rejected_with_the_ray_executor(capsys):
+    with pytest.raises(SystemExit) as stopped:
+        cli.main(["--executor", "ray", "--jobs", "2", "--profile", "smoke"])
+    assert stopped.value.code == 2
+    assert "leave --jobs out" in capsys.readouterr().err
 
 
 def test_missing_ray_names_the_install_command(tmp_path, monkeypatch, capsys):
