@@ -217,6 +217,9 @@ def test_interrupt_keeps_finished_runs(tmp_path, real_data_dir):
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
+        # A shell that starts the test suite in the background without job
+        # control makes its children ignore SIGINT; a user's terminal does not.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     first = records.run_folder(output, f"mnist-recurrent-{backend}-seed0") / records.RECORD_NAME
     deadline = time.monotonic() + 240
