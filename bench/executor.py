@@ -160,7 +160,7 @@ def forward_worker_line(run_id: str, text: str) -> None:
 
 @dataclasses.dataclass
 class WorkerOutcome:
-    """How a worker process ended: exit status, last lines of output, seconds it ran."""
+    """Outcome of a worker process: its exit status, last lines of output and run time in seconds."""
 
     status: int
     tail: list[str]
@@ -178,7 +178,7 @@ def run_worker(
     """Train and score `spec` in a new worker process with its output in `folder`.
 
     Writes `spec.json` and `worker.log` in the folder; the worker adds its
-    record and samples. `on_line(run_id, line)` sees each line of output. The
+    record and samples. `on_line(run_id, line)` is called with each line of output. The
     process is kept in `processes` (guarded by `lock`) while it runs, so the
     caller can stop it.
     """
@@ -228,7 +228,7 @@ def finish_record(
     """Complete the record of a run whose worker has ended, write it, and return it.
 
     A worker that wrote no record failed, or was stopped when `interrupted`.
-    `extra` holds fields to add, such as where the run took place.
+    `extra` contains fields to add, such as where the run took place.
     """
     record_path = folder / records.RECORD_NAME
     if record_path.exists():

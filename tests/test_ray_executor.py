@@ -301,7 +301,7 @@ def test_killed_node_costs_only_its_run(own_cluster, tmp_path, real_data_dir):
 
 
 @pytest.mark.slow
-def test_run_lost_beyond_its_retries_is_failed_then_resumed(own_cluster, tmp_path, real_data_dir):
+def test_lost_run_failed_then_resumed(own_cluster, tmp_path, real_data_dir):
     if not BACKENDS:
         pytest.skip("neither TensorFlow nor PyTorch is installed")
     grid = start_grid(own_cluster, tmp_path / "grid", real_data_dir, retries=0)
