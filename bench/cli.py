@@ -155,8 +155,11 @@ def run_command(argv: list[str]) -> int:
     if arguments.learning_rate is not None:
         overrides["learning_rate"] = arguments.learning_rate
     if overrides:
+        if "epochs" in overrides:
+            # One epoch count for every architecture replaces a per-architecture schedule.
+            overrides["architecture_epochs"] = None
         # The name says the profile was changed, so tables never pass it off as the standard one.
-        changes = ",".join(f"{key}={value}" for key, value in overrides.items())
+        changes = ",".join(f"{key}={value}" for key, value in overrides.items() if value is not None)
         profile = dataclasses.replace(profile, name=f"{profile.name}[{changes}]", **overrides)
 
     if arguments.tolerances is not None and arguments.baseline is None:

@@ -1,8 +1,11 @@
 """Training of one autoencoder: data split, optimizer, loss and early stopping.
 
 Optimizer: Adam with the profile's learning rate. Loss: mean squared error
-per pixel, the same quantity that the MSE score reports. Early stopping
-watches the validation loss and restores the weights of the best epoch.
+per pixel, the same quantity that the MSE score reports. With early stopping,
+training watches the validation loss and restores the weights of the best
+epoch; without it (a fixed schedule or an equal budget), the last weights are
+kept. An equal budget stops training after a set number of images or seconds,
+at the end of a batch.
 """
 
 import logging
@@ -42,6 +45,48 @@ class EpochLog(keras.callbacks.Callback):
         )
 
 
+class BudgetStop(keras.callbacks.Callback):
+    """Stop training once a run has used its images or seconds budget."""
+
+    def __init__(self, budget: str, amount: float, batch_size: int, train_images: int):
+        super().__init__()
+        self.budget = budget
+        self.amount = amount
+        self.batch_size = batch_size
+        self.train_images = train_images
+        self.images_seen = 0
+        self.epoch_images = 0
+        self.started = 0.0
+
+    def on_train_begin(self, logs=None):
+        self.started = time.perf_counter()
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch_images = 0
+
+    def on_train_batch_end(self, batch, logs=None):
+        # The last batch of an epoch may be short.
+        size = min(self.batch_size, self.train_images - self.epoch_images)
+        self.epoch_images += size
+        self.images_seen += size
+        if self.budget == "images":
+            spent = self.images_seen >= self.amount
+        else:
+            spent = time.perf_counter() - self.started >= self.amount
+        if spent:
+            self.model.stop_training = True
+
+
+def max_epochs(profile: Profile, architecture: str, train_images: int) -> int:
+    """Return the `epochs` argument for `Model.fit` under the profile's budget."""
+    if profile.budget == "images":
+        return max(1, math.ceil(profile.budget_amount / train_images))
+    if profile.budget == "seconds":
+        # The callback ends the run; this only bounds a run that is very fast.
+        return 100_000
+    return profile.epochs_for(architecture)
+
+
 class TrainingDiverged(RuntimeError):
     """The training loss became NaN or infinite."""
 
@@ -50,6 +95,7 @@ def train(
     model: keras.Model,
     splits: Splits,
     profile: Profile,
+    architecture: str,
     extra_callbacks: tuple[keras.callbacks.Callback, ...] = (),
     compile_options: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
@@ -59,7 +105,7 @@ def train(
     only, such as a backend plug-in's COMPILE_OPTIONS.
 
     Returns:
-        Wall time, throughput, epochs run, the best epoch, the final and best
+        Wall time, throughput, training images seen, the budget kind, epochs run, the best epoch, the final and best
         losses and the per-epoch history.
 
     Raises:
@@ -67,21 +113,24 @@ def train(
     """
     compile_options = dict(compile_options or {})
     model.compile(optimizer=keras.optimizers.Adam(profile.learning_rate), loss="mse", **compile_options)
-    callbacks = [
-        keras.callbacks.EarlyStopping(
-            monitor="val_loss", patience=profile.patience, restore_best_weights=True
-        ),
-        keras.callbacks.TerminateOnNaN(),
-        EpochLog(profile.epochs),
-        *extra_callbacks,
-    ]
+    epochs = max_epochs(profile, architecture, len(splits.train))
+    callbacks: list[keras.callbacks.Callback] = [keras.callbacks.TerminateOnNaN()]
+    if profile.early_stopping:
+        callbacks.append(
+            keras.callbacks.EarlyStopping(monitor="val_loss", patience=profile.patience, restore_best_weights=True)
+        )
+    budget_stop = None
+    if profile.budget != "epochs":
+        budget_stop = BudgetStop(profile.budget, profile.budget_amount, profile.batch_size, len(splits.train))
+        callbacks.append(budget_stop)
+    callbacks += [EpochLog(epochs), *extra_callbacks]
     started = time.perf_counter()
     history = model.fit(
         splits.train,
         splits.train,
         validation_data=(splits.validation, splits.validation),
         batch_size=profile.batch_size,
-        epochs=profile.epochs,
+        epochs=epochs,
         shuffle=True,
         callbacks=callbacks,
         verbose=0,
@@ -98,9 +147,12 @@ def train(
         )
     best_epoch = int(np.argmin(validation_losses)) + 1
     epochs_run = len(train_losses)
+    images_seen = budget_stop.images_seen if budget_stop else epochs_run * len(splits.train)
     return {
         "wall_seconds": wall_seconds,
-        "images_per_second": epochs_run * len(splits.train) / wall_seconds,
+        "images_per_second": images_seen / wall_seconds,
+        "images_seen": images_seen,
+        "budget": profile.budget,
         "epochs_run": epochs_run,
         "best_epoch": best_epoch,
         "final_train_loss": train_losses[-1],

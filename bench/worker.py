@@ -118,7 +118,7 @@ def run(spec: config.RunSpec, folder: pathlib.Path, parent: int) -> dict[str, An
                 exit_if_orphaned(parent)
 
         record["training"] = training.train(
-            model.autoencoder, splits, spec.profile, (StopWhenOrphaned(),), plugin.COMPILE_OPTIONS
+            model.autoencoder, splits, spec.profile, spec.architecture, (StopWhenOrphaned(),), plugin.COMPILE_OPTIONS
         )
 
         logger.info("scoring on %d test images", len(splits.test))
