@@ -62,6 +62,19 @@ def run_parser() -> argparse.ArgumentParser:
     parser.add_argument("--epochs", type=positive_int, help="override the profile's maximum number of epochs")
     parser.add_argument("--batch-size", type=positive_int, help="override the profile's batch size (images per step)")
     parser.add_argument("--learning-rate", type=positive_float, help="override the profile's Adam learning rate")
+    budget = parser.add_mutually_exclusive_group()
+    budget.add_argument(
+        "--budget-images",
+        type=positive_int,
+        metavar="N",
+        help="equal budget: every run trains on exactly N images (for example 20 epochs of 55,000 = 1100000), with no early stopping; the tables say so",
+    )
+    budget.add_argument(
+        "--budget-seconds",
+        type=positive_float,
+        metavar="S",
+        help="equal budget: every run trains for S seconds of wall time, with no early stopping; results then depend on the machine's speed",
+    )
 
     # Data, output and execution.
     parser.add_argument("--data-dir", default=data.default_data_dir(), help=f"folder containing mnist/ and fashion-mnist/ with the IDX files; default: ${data.DATA_DIR_ENV}, then the Keras cache, then Debian's {data.DEBIAN_FASHION_MNIST_DIR} (Fashion-MNIST only), then a download")
@@ -154,12 +167,21 @@ def run_command(argv: list[str]) -> int:
         overrides["batch_size"] = arguments.batch_size
     if arguments.learning_rate is not None:
         overrides["learning_rate"] = arguments.learning_rate
+    if arguments.epochs is not None and (arguments.budget_images or arguments.budget_seconds):
+        parser.error("--epochs cannot be combined with --budget-images or --budget-seconds, which set the training length themselves; leave one out")
+    if arguments.budget_images is not None:
+        overrides.update(budget="images", budget_amount=arguments.budget_images)
+    if arguments.budget_seconds is not None:
+        overrides.update(budget="seconds", budget_amount=arguments.budget_seconds)
     if overrides:
         if "epochs" in overrides:
             # One epoch count for every architecture replaces a per-architecture schedule.
             overrides["architecture_epochs"] = None
         # The name says the profile was changed, so tables never pass it off as the standard one.
-        changes = ",".join(f"{key}={value}" for key, value in overrides.items() if value is not None)
+        named = {key: value for key, value in overrides.items() if value is not None and key != "budget_amount"}
+        if "budget" in named:
+            named["budget"] = f"{named['budget']}:{overrides['budget_amount']:g}"
+        changes = ",".join(f"{key}={value}" for key, value in named.items())
         profile = dataclasses.replace(profile, name=f"{profile.name}[{changes}]", **overrides)
 
     if arguments.tolerances is not None and arguments.baseline is None:

@@ -89,12 +89,16 @@ class Profile:
     def describe_budget(self, architectures: tuple[str, ...] = ARCHITECTURES) -> str:
         """Return one sentence that says how much training each run got."""
         if self.budget == "images":
-            return f"equal images: every run trained on {int(self.budget_amount):,} images, with no early stopping"
+            return (
+                f"equal images: every run trained on {int(self.budget_amount):,} images, rounded up to a whole "
+                "batch, with no early stopping"
+            )
         if self.budget == "seconds":
             return f"equal wall time: every run trained for {self.budget_amount:g} s, with no early stopping"
         epochs = ", ".join(f"{name} {self.epochs_for(name)}" for name in architectures)
         if self.early_stopping:
-            return f"epochs per architecture ({epochs}), stopped early after {self.patience} epochs without a lower validation loss"
+            plural = "epoch" if self.patience == 1 else "epochs"
+            return f"epochs per architecture ({epochs}), stopped early after {self.patience} {plural} without a lower validation loss"
         return f"epochs per architecture ({epochs}), no early stopping"
 
 

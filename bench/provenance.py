@@ -10,7 +10,7 @@ import sys
 from typing import Any
 
 # The packages whose versions change the numbers, whatever the backend.
-CORE_PACKAGES = ("keras", "numpy", "scikit-image")
+CORE_PACKAGES = ("keras", "numpy", "scikit-image", "scikit-learn")
 
 
 def _git(folder: pathlib.Path, *arguments: str) -> str | None:

@@ -141,7 +141,7 @@ def run_task(spec_values: dict[str, Any]) -> TaskResult:
 
     spec = RunSpec.from_dict(spec_values)
     context = ray.get_runtime_context()
-    node = {"node_id": context.get_node_id(), "hostname": socket.gethostname()}
+    node = {"node_id": context.get_node_id(), "hostname": socket.gethostname(), "ray_version": ray.__version__}
     with tempfile.TemporaryDirectory(prefix=f"aebench-{spec.run_id}-") as scratch:
         folder = pathlib.Path(scratch)
         outcome = run_worker(spec, folder, sys.executable, print_worker_line)

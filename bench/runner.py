@@ -133,20 +133,38 @@ def probe_references(dataset: data.Dataset, settings: GridSettings, splits) -> l
     assert tuple(features) == REFERENCE_PROBES
     found = []
     for name, (train_features, test_features) in features.items():
+        run_id = f"{dataset.name}-reference-{name}"
+        path = records.run_folder(settings.output_dir, run_id) / records.RECORD_NAME
+        inputs = {
+            "checksums": dataset.source.to_dict().get("checksums"),
+            "train_images": len(splits.train),
+            "test_images": len(splits.test),
+            "pca_components": components if name == "pca" else None,
+        }
+        try:
+            earlier = records.read_json(path) if path.is_file() else None
+        except (OSError, ValueError):
+            earlier = None  # unreadable: fit again and overwrite it
+        # A resumed grid keeps a probe fitted to the same images: refitting
+        # the raw-pixel probe on 55,000 images takes about a minute.
+        if earlier is not None and earlier.get("status") == "ok" and earlier.get("probe_inputs") == inputs:
+            logger.info("%s: keeping the linear probe on %s from %s", dataset.name, name.replace("_", " "), path)
+            found.append(earlier)
+            continue
         logger.info("%s: fitting the linear probe on %s", dataset.name, name.replace("_", " "))
         result = probe.fit_probe(train_features, train_labels, test_features, test_labels)
-        run_id = f"{dataset.name}-reference-{name}"
         record = records.new_record(run_id, "reference", dataset.name, name, "none")
         record.update(
             {
                 "profile": settings.profile.name,
                 "data": dataset.source.to_dict(),
                 "metrics": {probe.METRIC_KEY: result.accuracy},
-                "probe": {**result.to_dict(), "pca_components": components if name == "pca" else None},
+                "probe": {**result.to_dict(), "pca_components": inputs["pca_components"]},
+                "probe_inputs": inputs,
                 "provenance": provenance.collect(),
             }
         )
-        records.write_json(records.run_folder(settings.output_dir, run_id) / records.RECORD_NAME, record)
+        records.write_json(path, record)
         found.append(record)
     return found
 

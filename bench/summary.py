@@ -4,7 +4,7 @@ from typing import Any
 
 import pandas as pd
 
-from bench import seed_summary, statistics, tables
+from bench import config, geron, seed_summary, statistics, tables
 from bench.data import DISPLAY_NAMES
 
 REFERENCE_LABELS = {
@@ -28,7 +28,7 @@ def _format(value: Any, key: str) -> str:
         return "–"
     if key == "psnr" or key.endswith("seconds"):
         return f"{value:.2f}"
-    if key in ("parameters", "macs", "epochs_run", "best_epoch"):
+    if key in ("parameters", "macs", "epochs_run", "best_epoch", "images_seen"):
         return f"{int(value):,}"
     return f"{value:.4f}"
 
@@ -49,6 +49,7 @@ def _metric_table(
         "parameters": "parameters",
         "macs": "MACs per image",
         "epochs_run": "epochs (best)",
+        "images_seen": "images seen",
         "train_seconds": "training s",
     }
     header = ["architecture", "backend", "seed", *(extra_labels[key] for key in extra), *(m.label for m in metrics)]
@@ -130,9 +131,15 @@ def _verdict(dataset: str, scores: pd.DataFrame, references: pd.DataFrame) -> st
         else:
             ties.setdefault((ranking.best, *ranking.tied_with), []).append(metric.in_sentence)
     parts = [f"the {name} model is best on {_join_words(labels)}" for name, labels in clear.items()]
-    parts += [f"{_join_words(list(names))} tie on {_join_words(labels)}" for names, labels in ties.items()]
+    for names, labels in ties.items():
+        part = f"{_join_words(list(names))} tie on {_join_words(labels)}"
+        # The first name is the best by mean; it beats the rest beyond the noise.
+        behind = [name for name in rankable if name not in names]
+        if behind:
+            part += f", where {names[0]} beats {_join_words(behind)}"
+        parts.append(part)
     if parts:
-        sentences.append(f"For reconstruction, beyond {seed_summary.noise_name(ranked)}: {_join_words(parts)}.")
+        sentences.append(f"For reconstruction, beyond {seed_summary.noise_name(ranked)}: {'; '.join(parts)}.")
 
     inpainting = [rankings[m.key] for m in tables.INPAINTING_METRICS if rankings.get(m.key) is not None]
     wins: dict[str, int] = {}
@@ -198,6 +205,21 @@ def _problems(records: list[dict[str, Any]], dataset: str) -> list[str]:
     return lines
 
 
+def budget_sentences(records: list[dict[str, Any]]) -> list[str]:
+    """Return one sentence per profile in `records` that says how much training each run got."""
+    sentences = {}
+    for record in records:
+        profile = (record.get("spec") or {}).get("profile")
+        if record.get("kind") != "model" or not profile:
+            continue
+        architectures = tuple(
+            name for name in config.ARCHITECTURES if any(r.get("architecture") == name for r in records)
+        )
+        described = config.Profile(**profile).describe_budget(architectures)
+        sentences[profile["name"]] = f"Training budget ({profile['name']}): {described}."
+    return list(sentences.values())
+
+
 def _preamble(records: list[dict[str, Any]]) -> list[str]:
     profiles = sorted({record.get("profile") for record in records if record.get("profile")})
     lines = [
@@ -210,6 +232,9 @@ def _preamble(records: list[dict[str, Any]]) -> list[str]:
         "after the visible pixels are pasted back. Bold marks the best value in each column.",
         "Lower is better for MSE, higher for PSNR and SSIM.",
     ]
+    budgets = budget_sentences(records)
+    if budgets:
+        lines += ["", *budgets]
 
     threads = sorted({(record.get("spec") or {}).get("threads") for record in records} - {None})
     if threads:
@@ -242,6 +267,21 @@ def summary_markdown(records: list[dict[str, Any]], table: pd.DataFrame, missing
     )
 
     lines = _preamble(records)
+    suitability = geron.suitability_lines(scores) if not scores.empty else []
+    if suitability:
+        lines += [
+            "",
+            "## Which architecture suits which dataset",
+            "",
+            "A common reading of Géron's chapter on autoencoders is that the convolutional model suits "
+            "Fashion-MNIST and the recurrent model suits digits. Tested on the test MSE with the paired "
+            "comparisons below:",
+            "",
+            *suitability,
+        ]
+    codings_sizes = {
+        (record.get("spec") or {}).get("codings_size") for record in records if record.get("kind") == "model"
+    } - {None}
     datasets = [name for name in DISPLAY_NAMES if name in set(table["dataset"])]
     for dataset in datasets:
         dataset_scores = scores[scores["dataset"] == dataset] if not scores.empty else scores
@@ -270,12 +310,15 @@ def summary_markdown(records: list[dict[str, Any]], table: pd.DataFrame, missing
             parity = seed_summary.parity_lines(dataset_scores)
             if parity:
                 lines += ["### Backend parity", "", *parity, ""]
+            published = geron.comparison_lines(dataset_scores, codings_sizes) if dataset == geron.DATASET else []
+            if published:
+                lines += ["### Against the published numbers", "", *published, ""]
             lines += ["### Reconstruction, per run", ""]
             lines += _metric_table(
                 dataset_scores,
                 dataset_references,
                 tables.RECONSTRUCTION_METRICS,
-                ("parameters", "macs", "epochs_run", "train_seconds"),
+                ("parameters", "macs", "epochs_run", "images_seen", "train_seconds"),
             )
             lines += ["", "### Inpainting, per run", ""]
             lines += _metric_table(dataset_scores, dataset_references, tables.INPAINTING_METRICS, ())

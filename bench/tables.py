@@ -77,7 +77,9 @@ COLUMNS = (
     "macs",
     "epochs_run",
     "best_epoch",
+    "images_seen",
     "train_seconds",
+    "val_mse",
     "collapsed",
     "metric",
     "value",
@@ -104,7 +106,11 @@ def long_table(records: list[dict[str, Any]]) -> pd.DataFrame:
             "macs": (record.get("macs_per_image") or {}).get("total"),
             "epochs_run": training.get("epochs_run"),
             "best_epoch": training.get("best_epoch"),
+            "images_seen": _images_seen(record),
             "train_seconds": training.get("wall_seconds"),
+            # The validation loss after the last epoch: per-pixel MSE on the
+            # 5,000 held-out training images, as Keras reports it.
+            "val_mse": training.get("final_val_loss"),
             "collapsed": (record.get("collapse_check") or {}).get("collapsed"),
         }
         metrics = record.get("metrics") or {}
@@ -116,9 +122,21 @@ def long_table(records: list[dict[str, Any]]) -> pd.DataFrame:
                 rows.append({**base, "metric": metric.key, "value": metrics[metric.key]})
     table = pd.DataFrame(rows, columns=list(COLUMNS))
     # Nullable integers, so a missing value does not turn 0 into 0.0 in the CSV.
-    for column in ("seed", "parameters", "macs", "epochs_run", "best_epoch"):
+    for column in ("seed", "parameters", "macs", "epochs_run", "best_epoch", "images_seen"):
         table[column] = table[column].astype("Int64")
     return table
+
+
+def _images_seen(record: dict[str, Any]) -> int | None:
+    """Return how many training images a run's training used."""
+    training = record.get("training") or {}
+    if training.get("images_seen") is not None:
+        return training["images_seen"]
+    # Records written before the count was kept trained whole epochs.
+    train_images = (record.get("data") or {}).get("train_images")
+    if training.get("epochs_run") is None or train_images is None:
+        return None
+    return training["epochs_run"] * train_images
 
 
 def model_scores(table: pd.DataFrame) -> pd.DataFrame:
@@ -135,7 +153,9 @@ def model_scores(table: pd.DataFrame) -> pd.DataFrame:
         "macs",
         "epochs_run",
         "best_epoch",
+        "images_seen",
         "train_seconds",
+        "val_mse",
         "collapsed",
     ]
     info = models.drop_duplicates("run_id").set_index("run_id")[info_columns]

@@ -46,7 +46,12 @@ class EpochLog(keras.callbacks.Callback):
 
 
 class BudgetStop(keras.callbacks.Callback):
-    """Stop training once a run has used its images or seconds budget."""
+    """Stop training once a run has used its images or seconds budget.
+
+    Keras calls `on_train_batch_end` once per execution, which may cover
+    several batches (`steps_per_execution`). It passes the index of the last
+    batch, so the count of images seen comes from that index.
+    """
 
     def __init__(self, budget: str, amount: float, batch_size: int, train_images: int):
         super().__init__()
@@ -55,20 +60,18 @@ class BudgetStop(keras.callbacks.Callback):
         self.batch_size = batch_size
         self.train_images = train_images
         self.images_seen = 0
-        self.epoch_images = 0
+        self.before_epoch = 0
         self.started = 0.0
 
     def on_train_begin(self, logs=None):
         self.started = time.perf_counter()
 
     def on_epoch_begin(self, epoch, logs=None):
-        self.epoch_images = 0
+        self.before_epoch = self.images_seen
 
     def on_train_batch_end(self, batch, logs=None):
         # The last batch of an epoch may be short.
-        size = min(self.batch_size, self.train_images - self.epoch_images)
-        self.epoch_images += size
-        self.images_seen += size
+        self.images_seen = self.before_epoch + min((batch + 1) * self.batch_size, self.train_images)
         if self.budget == "images":
             spent = self.images_seen >= self.amount
         else:
@@ -112,6 +115,10 @@ def train(
         TrainingDiverged: if a loss is not finite; Keras stops at that batch.
     """
     compile_options = dict(compile_options or {})
+    if profile.budget == "images":
+        # One batch per execution, so the budget stops at its own batch and
+        # not up to `steps_per_execution` batches later.
+        compile_options.pop("steps_per_execution", None)
     model.compile(optimizer=keras.optimizers.Adam(profile.learning_rate), loss="mse", **compile_options)
     epochs = max_epochs(profile, architecture, len(splits.train))
     callbacks: list[keras.callbacks.Callback] = [keras.callbacks.TerminateOnNaN()]

@@ -13,6 +13,7 @@ import socket
 import subprocess
 import sys
 import time
+from importlib import metadata
 
 import pytest
 
@@ -218,6 +219,8 @@ def test_smoke_grid_on_ray_equals_local(cluster, tmp_path, real_data_dir):
     for run_id, record in ray_records.items():
         assert record["status"] == "ok", (run_id, record.get("reason"))
         assert record["executor"]["name"] == "ray"
+        assert record["executor"]["ray_version"] == metadata.version("ray")
+        assert "scikit-learn" in record["provenance"]["versions"]
         # Same machine, same thread count, same seed: the scores are bit-identical.
         assert record["metrics"] == local_records[run_id]["metrics"], run_id
         assert record["fingerprint"] == local_records[run_id]["fingerprint"]

@@ -10,7 +10,9 @@ from bench import cli, html_report, report
 from tests.browser import HeadlessChromium, find_chromium
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
-BASELINE = REPO_ROOT / "results" / "baseline"
+# The committed folders with a report: the gate's quick baseline, and the
+# full profile with three seeds that answers the comparison.
+COMMITTED = ("baseline", "full")
 # CI sets this, so a missing browser fails the test there instead of skipping it.
 REQUIRE_BROWSER = os.environ.get("AEBENCH_REQUIRE_BROWSER") == "1"
 
@@ -46,32 +48,37 @@ def test_markdown_headings_lists_and_paragraphs():
     assert "<ul>\n<li>first</li>\n<li>second</li>\n</ul>" in converted
 
 
-@pytest.fixture(scope="module")
-def baseline_copy(tmp_path_factory) -> pathlib.Path:
-    """Return a copy of the committed baseline with its report written again by the code under test."""
-    folder = tmp_path_factory.mktemp("report") / "baseline"
-    shutil.copytree(BASELINE, folder)
+@pytest.fixture(scope="module", params=COMMITTED)
+def committed_copy(request, tmp_path_factory) -> tuple[pathlib.Path, pathlib.Path]:
+    """Return a committed results folder and a copy of it with its report written again by the code under test."""
+    committed = REPO_ROOT / "results" / request.param
+    assert (committed / report.SUMMARY_NAME).is_file(), f"{committed} has no summary; it is part of the repository"
+    folder = tmp_path_factory.mktemp("report") / request.param
+    shutil.copytree(committed, folder)
     assert cli.main(["report", str(folder)]) == 0
-    return folder
+    return committed, folder
 
 
-def test_report_html_links_only_local_figures(baseline_copy):
-    page = (baseline_copy / html_report.REPORT_NAME).read_text()
+def test_report_html_links_only_local_figures(committed_copy):
+    _, copy = committed_copy
+    page = (copy / html_report.REPORT_NAME).read_text()
     assert "http://" not in page
     assert "https://" not in page
     assert "<script" not in page
-    figures = sorted(path.name for path in (baseline_copy / report.FIGURES_FOLDER).glob("*.png"))
+    figures = sorted(path.name for path in (copy / report.FIGURES_FOLDER).glob("*.png"))
     for name in figures:
         assert f'src="{report.FIGURES_FOLDER}/{name}"' in page, name
 
 
-def test_committed_report_is_current(baseline_copy):
+def test_committed_report_is_current(committed_copy):
     # The committed page must be the one the code writes from the committed records.
+    committed, copy = committed_copy
     for name in (html_report.REPORT_NAME, report.SUMMARY_NAME):
-        assert (baseline_copy / name).read_text() == (BASELINE / name).read_text(), name
+        assert (copy / name).read_text() == (committed / name).read_text(), name
 
 
-def test_report_opens_in_headless_chromium(baseline_copy):
+def test_report_opens_in_headless_chromium(committed_copy):
+    _, copy = committed_copy
     executable = find_chromium()
     if executable is None:
         message = "Chromium is not installed (Debian: apt-get install chromium)"
@@ -79,9 +86,9 @@ def test_report_opens_in_headless_chromium(baseline_copy):
             pytest.fail(message)
         pytest.skip(message)
     with HeadlessChromium(executable) as browser:
-        page, requests = browser.open(baseline_copy / html_report.REPORT_NAME, PAGE_CHECK)
+        page, requests = browser.open(copy / html_report.REPORT_NAME, PAGE_CHECK)
 
-    figures = sorted((baseline_copy / report.FIGURES_FOLDER).glob("*.png"))
+    figures = sorted((copy / report.FIGURES_FOLDER).glob("*.png"))
     assert len(page["images"]) == len(figures)
     broken = [image["src"] for image in page["images"] if not image["loaded"]]
     assert broken == []
@@ -95,5 +102,21 @@ def test_report_opens_in_headless_chromium(baseline_copy):
             assert expected in headings, (dataset, expected)
         assert sections[dataset]["tables"] >= 4, dataset
         assert sections[dataset]["emptyTables"] == 0, dataset
+    assert "Against the published numbers" in sections["fashion_mnist"]["headings"]
+    assert "Which architecture suits which dataset" in page["text"]
     assert sections["provenance"]["tables"] == 1
     assert "data SHA-256" in page["text"]
+
+
+def test_full_results_have_three_seeds_and_intervals():
+    # The committed answer: the full profile, three seeds, both datasets, with intervals and verdicts.
+    summary = (REPO_ROOT / "results" / "full" / report.SUMMARY_NAME).read_text()
+    assert "Training budget (full): epochs per architecture (stacked 20, conv 10, recurrent 10), no early stopping." in summary
+    for dataset in ("MNIST", "Fashion-MNIST"):
+        section = summary.split(f"\n## {dataset}\n", 1)[1].split("\n## ", 1)[0]
+        assert "| metric | conv (6 runs) | recurrent (6 runs) | stacked (6 runs) |" in section, dataset
+        assert " ± " in section
+        assert "### Beyond the noise" in section
+        assert "beyond the seed noise" in section
+    records = [path for path in (REPO_ROOT / "results" / "full" / "runs").glob("*-seed*/record.json")]
+    assert len(records) == 36

@@ -128,11 +128,15 @@ def test_resume_runs_only_missing(tmp_path, real_data_dir):
     kept_path = records.run_folder(tmp_path, kept_id.format(backend)) / records.RECORD_NAME
     removed_path = records.run_folder(tmp_path, removed_id.format(backend)) / records.RECORD_NAME
     kept_before = kept_path.read_bytes()
+    probe_path = records.run_folder(tmp_path, "mnist-reference-raw_pixels") / records.RECORD_NAME
+    probe_before = probe_path.read_bytes()
     removed_path.unlink()
 
     again = runner.run_grid(grid_settings(tmp_path, real_data_dir, resume=True))
 
     assert kept_path.read_bytes() == kept_before
+    # The probe references were fitted to the same images, so they are kept too.
+    assert probe_path.read_bytes() == probe_before
     assert removed_path.exists()
     assert sorted(record["status"] for record in again if record["kind"] == "model") == ["ok", "ok"]
 
@@ -147,6 +151,9 @@ def test_resume_reruns_changed_settings(tmp_path, real_data_dir):
     after = records.read_json(path)
     assert after["fingerprint"] != before
     assert after["spec"]["codings_size"] == 8
+    # PCA now needs 8 components, so its probe was fitted again.
+    pca = records.read_json(records.run_folder(tmp_path, "mnist-reference-pca") / records.RECORD_NAME)
+    assert pca["probe"]["pca_components"] == 8
 
 
 # Worker faults

@@ -1,0 +1,95 @@
+"""The comparison with Géron's published numbers and the test of which architecture suits which dataset."""
+
+import itertools
+
+import pandas as pd
+
+from bench import geron
+
+BACKENDS = ("tensorflow", "torch")
+SEEDS = (0, 1, 2)
+
+
+def make_scores(mse: dict[tuple[str, str], float], epochs: dict[str, int]) -> pd.DataFrame:
+    """Return one row per run; each run's MSE is its model's value plus a small seeded wobble."""
+    rows = []
+    for (dataset, architecture), value in mse.items():
+        for (index, backend), seed in itertools.product(enumerate(BACKENDS), SEEDS):
+            # Differs per architecture too, so paired differences vary and the t-test has a spread.
+            wobble = 1e-4 * ((seed * 3 + index * 5 + len(architecture)) % 4 - 1.5)
+            rows.append(
+                {
+                    "dataset": dataset,
+                    "architecture": architecture,
+                    "backend": backend,
+                    "seed": seed,
+                    "mse": value + wobble,
+                    "val_mse": value + wobble + 2e-4,
+                    "epochs_run": epochs[architecture],
+                    "collapsed": False,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+GERON_EPOCHS = {"stacked": 20, "conv": 10, "recurrent": 10}
+
+
+def test_claims_answered_from_each_datasets_ranking():
+    scores = make_scores(
+        {
+            ("fashion_mnist", "stacked"): 0.0140,
+            ("fashion_mnist", "conv"): 0.0110,
+            ("fashion_mnist", "recurrent"): 0.0150,
+            ("mnist", "stacked"): 0.0100,
+            ("mnist", "conv"): 0.0120,
+            ("mnist", "recurrent"): 0.0200,
+        },
+        GERON_EPOCHS,
+    )
+    lines = geron.suitability_lines(scores)
+    assert len(lines) == 2
+    conv, recurrent = lines
+    assert conv.startswith('- "The conv model suits Fashion-MNIST" holds.')
+    assert "the conv model has the lowest test MSE, beyond the seed noise" in conv
+    assert recurrent.startswith('- "The recurrent model suits MNIST" does not hold.')
+    assert "the recurrent model ranks 3 of 3 (mean MSE 0.0200, best 0.0100)" in recurrent
+
+
+def test_claim_within_the_noise_is_not_shown():
+    scores = make_scores(
+        {("mnist", "stacked"): 0.01000, ("mnist", "conv"): 0.0130, ("mnist", "recurrent"): 0.01001},
+        GERON_EPOCHS,
+    )
+    (line,) = geron.suitability_lines(scores)
+    assert "is not shown: it ties for the lowest MSE" in line
+
+
+def test_published_table_sets_ours_beside_the_book():
+    scores = make_scores(
+        {("fashion_mnist", "stacked"): 0.0132, ("fashion_mnist", "conv"): 0.0150, ("fashion_mnist", "recurrent"): 0.0208},
+        GERON_EPOCHS,
+    )
+    lines = geron.comparison_lines(scores, {30})
+    table = [line for line in lines if line.startswith("| ")]
+    assert table[0].startswith("| architecture | Géron: epochs | Géron: validation MSE | ours: epochs")
+    stacked = next(line for line in table if line.startswith("| stacked "))
+    cells = [cell.strip() for cell in stacked.strip("|").split("|")]
+    assert cells[1:4] == ["20", "0.0132", "20"]
+    assert cells[4].startswith("0.0134 ± ")
+    assert cells[5] == "1.02"
+    recurrent = next(line for line in table if line.startswith("| recurrent "))
+    assert "| 2.02 |" in recurrent
+    assert "Caution" not in lines[0]
+    assert lines[-1] == "The book's order, best first, is recurrent, conv, stacked; ours is stacked, conv, recurrent, which differs."
+
+
+def test_published_table_warns_when_the_settings_differ():
+    scores = make_scores(
+        {("fashion_mnist", "stacked"): 0.0132, ("fashion_mnist", "conv"): 0.0121, ("fashion_mnist", "recurrent"): 0.0104},
+        {"stacked": 6, "conv": 6, "recurrent": 6},
+    )
+    lines = geron.comparison_lines(scores, {12})
+    assert "other epoch counts than the book's" in lines[0]
+    assert "our codings size is 12, not the book's 30" in lines[0]
+    assert lines[-1].endswith("ours is recurrent, conv, stacked, the same.")
