@@ -13,7 +13,7 @@ import math
 import pathlib
 from typing import Any
 
-from bench import records, tables
+from bench import config, records, tables
 from bench import tolerances as tolerances_module
 
 GATE_NAME = "gate.md"
@@ -143,9 +143,12 @@ def _setting_changes(baseline_dir: pathlib.Path, run_dir: pathlib.Path) -> list[
         if key not in old or key not in new or old[key] == new[key]:
             continue
         if isinstance(old[key], dict) and isinstance(new[key], dict):
+            # A profile field added after the baseline was made counts as its default there.
+            defaults = config.LATER_PROFILE_FIELDS if key == "profile" else {}
             for field in sorted(set(old[key]) | set(new[key])):
-                if field != "description" and old[key].get(field) != new[key].get(field):
-                    changes.append(f"{key}.{field}: {old[key].get(field)} -> {new[key].get(field)}")
+                before, after = (side[key].get(field, defaults.get(field)) for side in (old, new))
+                if field != "description" and before != after:
+                    changes.append(f"{key}.{field}: {before} -> {after}")
         else:
             changes.append(f"{key}: {old[key]} -> {new[key]}")
     return changes

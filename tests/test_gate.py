@@ -12,7 +12,7 @@ import statistics
 
 import pytest
 
-from bench import baseline, cli, gate, gate_table, records, tables, tolerances
+from bench import baseline, cli, config, gate, gate_table, records, tables, tolerances
 
 MODELS = [("mnist", "stacked", "tensorflow"), ("mnist", "stacked", "torch")]
 GOOD_SCORES = {
@@ -185,6 +185,22 @@ def test_gate_reports_setting_changes(baseline_dir, tmp_path):
     assert result.setting_changes == ["codings_size: 30 -> 2"]
     result = gate.compare(write_grid(tmp_path / "shorter", epochs=1), baseline_dir)
     assert result.setting_changes == ["profile.epochs: 6 -> 1"]
+
+
+def test_gate_counts_later_profile_fields_at_their_defaults(baseline_dir, tmp_path):
+    # The baseline's grid.json predates the budget fields; a grid that writes
+    # them with their defaults has the same settings.
+    new = write_grid(tmp_path / "new")
+    grid = records.read_json(new / "grid.json")
+    grid["settings"]["profile"].update(config.LATER_PROFILE_FIELDS)
+    records.write_json(new / "grid.json", grid)
+    assert gate.compare(new, baseline_dir).setting_changes == []
+    grid["settings"]["profile"].update(budget="images", budget_amount=1000)
+    records.write_json(new / "grid.json", grid)
+    assert gate.compare(new, baseline_dir).setting_changes == [
+        "profile.budget: epochs -> images",
+        "profile.budget_amount: None -> 1000",
+    ]
 
 
 def test_gate_missing_baseline_error(tmp_path):
