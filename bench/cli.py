@@ -32,7 +32,7 @@ EXECUTORS = ("local", "ray")
 
 
 def run_parser() -> argparse.ArgumentParser:
-    profiles = "; ".join(f"{p.name}: {p.description}" for p in config.PROFILES.values())
+    profiles = "; ".join(f"{p.name}: {p.description}{'' if p.early_stopping else ', no early stopping'}" for p in config.PROFILES.values())
     parser = argparse.ArgumentParser(
         prog="aebench",
         description=(
@@ -59,21 +59,28 @@ def run_parser() -> argparse.ArgumentParser:
     parser.add_argument("--codings-size", type=positive_int, default=config.DEFAULT_CODINGS_SIZE, help=f"size of the codings shared by all architectures; default: {config.DEFAULT_CODINGS_SIZE}")
 
     # Changes to the profile.
-    parser.add_argument("--epochs", type=positive_int, help="override the profile's maximum number of epochs")
+    parser.add_argument("--epochs", type=positive_int, help="give every architecture this many epochs (the most, when the profile stops early), in place of the profile's")
     parser.add_argument("--batch-size", type=positive_int, help="override the profile's batch size (images per step)")
     parser.add_argument("--learning-rate", type=positive_float, help="override the profile's Adam learning rate")
-    budget = parser.add_mutually_exclusive_group()
-    budget.add_argument(
+    parser.add_argument(
         "--budget-images",
         type=positive_int,
         metavar="N",
-        help="equal budget: every run trains on exactly N images (for example 20 epochs of 55,000 = 1100000), with no early stopping; the tables say so",
+        help=(
+            "equal budget: every run stops at the end of the first batch that reaches N training images "
+            "(with --profile full, 1100000 is 20 epochs of 55,000), with no early stopping; the summary "
+            "states the budget and the images each run saw"
+        ),
     )
-    budget.add_argument(
+    parser.add_argument(
         "--budget-seconds",
         type=positive_float,
         metavar="S",
-        help="equal budget: every run trains for S seconds of wall time, with no early stopping; results then depend on the machine's speed",
+        help=(
+            "equal budget: every run stops at the end of the first step after S seconds of training "
+            "(compilation counts, validation passes do not), with no early stopping; results then depend "
+            "on the machine's speed and load"
+        ),
     )
 
     # Data, output and execution.
@@ -167,6 +174,8 @@ def run_command(argv: list[str]) -> int:
         overrides["batch_size"] = arguments.batch_size
     if arguments.learning_rate is not None:
         overrides["learning_rate"] = arguments.learning_rate
+    if arguments.budget_images is not None and arguments.budget_seconds is not None:
+        parser.error("--budget-images and --budget-seconds are two different equal budgets; choose one of them")
     if arguments.epochs is not None and (arguments.budget_images or arguments.budget_seconds):
         parser.error("--epochs cannot be combined with --budget-images or --budget-seconds, which set the training length themselves; leave one out")
     if arguments.budget_images is not None:

@@ -90,11 +90,14 @@ class Profile:
         """Return one sentence that says how much training each run got."""
         if self.budget == "images":
             return (
-                f"equal images: every run trained on {int(self.budget_amount):,} images, rounded up to a whole "
-                "batch, with no early stopping"
+                f"equal images: every run stopped at the end of the first batch that reached "
+                f"{int(self.budget_amount):,} training images, with no early stopping (the last weights are kept)"
             )
         if self.budget == "seconds":
-            return f"equal wall time: every run trained for {self.budget_amount:g} s, with no early stopping"
+            return (
+                f"equal training time: every run stopped at the end of the first step after {self.budget_amount:g} s "
+                "of training, not counting validation passes, with no early stopping (the last weights are kept)"
+            )
         epochs = ", ".join(f"{name} {self.epochs_for(name)}" for name in architectures)
         if self.early_stopping:
             plural = "epoch" if self.patience == 1 else "epochs"

@@ -46,7 +46,7 @@ def interval_table(scores: pd.DataFrame) -> list[str]:
         return []
     architectures = sorted(ranked["architecture"].unique())
     counts = ranked.groupby("architecture").size()
-    header = ["metric", *(f"{name} ({counts[name]} runs)" for name in architectures)]
+    header = ["metric", *(f"{name} ({counts[name]} {'run' if counts[name] == 1 else 'runs'})" for name in architectures)]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for metric in tables.METRICS:
         if metric.key not in ranked:

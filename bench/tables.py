@@ -108,9 +108,7 @@ def long_table(records: list[dict[str, Any]]) -> pd.DataFrame:
             "best_epoch": training.get("best_epoch"),
             "images_seen": _images_seen(record),
             "train_seconds": training.get("wall_seconds"),
-            # The validation loss after the last epoch: per-pixel MSE on the
-            # 5,000 held-out training images, as Keras reports it.
-            "val_mse": training.get("final_val_loss"),
+            "val_mse": _kept_val_mse(record),
             "collapsed": (record.get("collapse_check") or {}).get("collapsed"),
         }
         metrics = record.get("metrics") or {}
@@ -125,6 +123,19 @@ def long_table(records: list[dict[str, Any]]) -> pd.DataFrame:
     for column in ("seed", "parameters", "macs", "epochs_run", "best_epoch", "images_seen"):
         table[column] = table[column].astype("Int64")
     return table
+
+
+def _kept_val_mse(record: dict[str, Any]) -> float | None:
+    """Return the validation MSE of the weights a run kept.
+
+    That is per-pixel MSE on the 5,000 held-out training images, as Keras
+    reports it: of the best epoch when early stopping restored its weights,
+    else of the last epoch.
+    """
+    training = record.get("training") or {}
+    profile = (record.get("spec") or {}).get("profile") or {}
+    restored = profile.get("budget", "epochs") == "epochs" and profile.get("patience") is not None
+    return training.get("best_val_loss" if restored else "final_val_loss")
 
 
 def _images_seen(record: dict[str, Any]) -> int | None:

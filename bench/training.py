@@ -25,7 +25,7 @@ logger = logging.getLogger(__name__)
 class EpochLog(keras.callbacks.Callback):
     """Log one line per epoch, so the runner can show progress."""
 
-    def __init__(self, epochs: int):
+    def __init__(self, epochs: int | None):
         super().__init__()
         self.epochs = epochs
         self.started = 0.0
@@ -36,9 +36,9 @@ class EpochLog(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
         logger.info(
-            "epoch %d/%d: loss %.5f, val_loss %.5f (%.1f s)",
+            "epoch %d%s: loss %.5f, val_loss %.5f (%.1f s)",
             epoch + 1,
-            self.epochs,
+            "" if self.epochs is None else f"/{self.epochs}",
             logs.get("loss", math.nan),
             logs.get("val_loss", math.nan),
             time.perf_counter() - self.started,
@@ -50,7 +50,9 @@ class BudgetStop(keras.callbacks.Callback):
 
     Keras calls `on_train_batch_end` once per execution, which may cover
     several batches (`steps_per_execution`). It passes the index of the last
-    batch, so the count of images seen comes from that index.
+    batch, so the count of images seen comes from that index. The seconds
+    budget counts training steps only: the validation passes that `fit` runs
+    after each epoch are timed and left out.
     """
 
     def __init__(self, budget: str, amount: float, batch_size: int, train_images: int):
@@ -62,6 +64,13 @@ class BudgetStop(keras.callbacks.Callback):
         self.images_seen = 0
         self.before_epoch = 0
         self.started = 0.0
+        self.validation_started = 0.0
+        self.validation_seconds = 0.0
+        self.spent_seconds: float | None = None
+
+    def training_seconds(self) -> float:
+        """Seconds since training began, without the validation passes."""
+        return time.perf_counter() - self.started - self.validation_seconds
 
     def on_train_begin(self, logs=None):
         self.started = time.perf_counter()
@@ -69,15 +78,28 @@ class BudgetStop(keras.callbacks.Callback):
     def on_epoch_begin(self, epoch, logs=None):
         self.before_epoch = self.images_seen
 
+    def on_test_begin(self, logs=None):
+        self.validation_started = time.perf_counter()
+
+    def on_test_end(self, logs=None):
+        self.validation_seconds += time.perf_counter() - self.validation_started
+
     def on_train_batch_end(self, batch, logs=None):
         # The last batch of an epoch may be short.
         self.images_seen = self.before_epoch + min((batch + 1) * self.batch_size, self.train_images)
         if self.budget == "images":
             spent = self.images_seen >= self.amount
         else:
-            spent = time.perf_counter() - self.started >= self.amount
+            spent = self.training_seconds() >= self.amount
         if spent:
             self.model.stop_training = True
+            self.spent_seconds = self.training_seconds()
+
+    def spent(self) -> float:
+        """Return what the run used of its budget: images, or training seconds without validation."""
+        if self.budget == "images":
+            return float(self.images_seen)
+        return self.training_seconds() if self.spent_seconds is None else self.spent_seconds
 
 
 def max_epochs(profile: Profile, architecture: str, train_images: int) -> int:
@@ -130,7 +152,7 @@ def train(
     if profile.budget != "epochs":
         budget_stop = BudgetStop(profile.budget, profile.budget_amount, profile.batch_size, len(splits.train))
         callbacks.append(budget_stop)
-    callbacks += [EpochLog(epochs), *extra_callbacks]
+    callbacks += [EpochLog(None if profile.budget == "seconds" else epochs), *extra_callbacks]
     started = time.perf_counter()
     history = model.fit(
         splits.train,
@@ -160,6 +182,8 @@ def train(
         "images_per_second": images_seen / wall_seconds,
         "images_seen": images_seen,
         "budget": profile.budget,
+        # What an equal budget used: images, or training seconds without validation.
+        "budget_spent": budget_stop.spent() if budget_stop else None,
         "epochs_run": epochs_run,
         "best_epoch": best_epoch,
         "final_train_loss": train_losses[-1],

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import backends
-from bench import config
+from bench import config, summary
 from tests import helpers
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -36,7 +36,7 @@ splits = Splits(
 keras.utils.set_random_seed(0)
 model = architectures.build_autoencoder("stacked", 8)
 result = training.train(model.autoencoder, splits, profile, "stacked", (), compile_options)
-print(json.dumps({key: result[key] for key in ("images_seen", "epochs_run", "budget", "compile_options")}))
+print(json.dumps({key: result[key] for key in ("images_seen", "epochs_run", "budget", "budget_spent", "compile_options")}))
 """
 
 
@@ -98,6 +98,7 @@ def test_images_budget_stops_at_its_batch(backend):
     profile = small_profile(budget="images", budget_amount=300)
     found = train_probe(profile, {"steps_per_execution": 4}, backend)
     assert found["images_seen"] == 320
+    assert found["budget_spent"] == 320
     assert found["epochs_run"] == 2
     assert found["budget"] == "images"
     assert "steps_per_execution" not in found["compile_options"]
@@ -112,8 +113,45 @@ def test_seconds_budget_stops_after_the_first_execution(backend):
     profile = small_profile(budget="seconds", budget_amount=1e-6)
     found = train_probe(profile, options, backend)
     assert found["images_seen"] == min(steps * 64, 256)
+    assert found["budget_spent"] > 0
     assert found["epochs_run"] == 1
     assert found["compile_options"] == options
+
+
+# Drives the callback with a clock the test sets, so no real time passes.
+CLOCK_PROBE = """
+import json
+from bench import training
+
+now = [100.0]
+training.time.perf_counter = lambda: now[0]
+
+
+class Model:
+    stop_training = False
+
+
+stop = training.BudgetStop("seconds", 10.0, 64, 256)
+stop.set_model(Model())
+stop.on_train_begin()
+stop.on_epoch_begin(0)
+seen = []
+for clock, event in [(106, "batch"), (106, "test_begin"), (126, "test_end"), (127, "batch"), (131, "batch")]:
+    now[0] = clock
+    if event == "batch":
+        stop.on_train_batch_end(len(seen))
+        seen.append(stop.model.stop_training)
+    else:
+        getattr(stop, "on_" + event)()
+print(json.dumps({"stopped": seen, "spent": stop.spent(), "validation": stop.validation_seconds}))
+"""
+
+
+def test_seconds_budget_leaves_validation_out():
+    # 6 s of training, a 20 s validation pass, then 1 s and 4 s more: the
+    # budget of 10 s is spent at 11 s of training, not at 27 s of wall time.
+    found = helpers.run_python(CLOCK_PROBE, helpers.INSTALLED_BACKENDS[0])
+    assert found == {"stopped": [False, False, True], "spent": 11.0, "validation": 20.0}
 
 
 def test_fixed_schedule_trains_every_epoch():
@@ -121,6 +159,7 @@ def test_fixed_schedule_trains_every_epoch():
     assert found["epochs_run"] == 3
     assert found["images_seen"] == 3 * 256
     assert found["budget"] == "epochs"
+    assert found["budget_spent"] is None
 
 
 def run_cli(*arguments: str) -> subprocess.CompletedProcess:
@@ -130,10 +169,24 @@ def run_cli(*arguments: str) -> subprocess.CompletedProcess:
 def test_budget_options_exclude_each_other():
     completed = run_cli("--budget-images", "1000", "--budget-seconds", "5")
     assert completed.returncode == 2
-    assert "not allowed with argument --budget-images" in completed.stderr
+    assert "--budget-images and --budget-seconds are two different equal budgets; choose one of them" in completed.stderr
 
 
 def test_budget_with_epochs_is_a_usage_error():
     completed = run_cli("--budget-images", "1000", "--epochs", "3")
     assert completed.returncode == 2
     assert "--epochs cannot be combined with --budget-images" in completed.stderr
+
+
+def test_summary_states_the_budget_and_what_runs_used():
+    profile = small_profile(name="quick[budget=images:700]", budget="images", budget_amount=700)
+    records = [
+        {"kind": "model", "architecture": name, "spec": {"profile": profile.to_dict()}, "training": {"budget_spent": spent}}
+        for name, spent in (("stacked", 768), ("conv", 768))
+    ]
+    (sentence,) = summary.budget_sentences(records)
+    assert sentence == (
+        "Training budget (quick[budget=images:700]): equal images: every run stopped at the end of the first batch "
+        "that reached 700 training images, with no early stopping (the last weights are kept). "
+        "Images seen per run: 768 to 768."
+    )
