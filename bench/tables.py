@@ -10,6 +10,7 @@ from typing import Any
 
 import pandas as pd
 
+from bench import config
 from bench.masks import MASKS
 
 
@@ -133,8 +134,8 @@ def _kept_val_mse(record: dict[str, Any]) -> float | None:
     else of the last epoch.
     """
     training = record.get("training") or {}
-    profile = (record.get("spec") or {}).get("profile") or {}
-    restored = profile.get("budget", "epochs") == "epochs" and profile.get("patience") is not None
+    profile = (record.get("spec") or {}).get("profile")
+    restored = profile is not None and config.Profile(**profile).early_stopping
     return training.get("best_val_loss" if restored else "final_val_loss")
 
 
