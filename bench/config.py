@@ -20,10 +20,10 @@ VALIDATION_SIZE = 5_000
 # The random inpainting mask is drawn from its own seed, so every model, seed
 # and backend is scored on exactly the same hidden pixels.
 DEFAULT_MASK_SEED = 2024
-# How a run's training budget is set. "epochs": each architecture trains for
-# its profile's epochs, stopped early when the validation loss stalls.
-# "images": every run trains on exactly the same number of images.
-# "seconds": every run trains for the same wall time.
+# Kinds of training budget. "epochs": each architecture trains for its
+# profile's epochs, stopped early when the validation loss stalls. "images":
+# every run trains on the same number of images. "seconds": every run trains
+# for the same time.
 BUDGETS = ("epochs", "images", "seconds")
 
 
@@ -87,7 +87,7 @@ class Profile:
         return self.budget == "epochs" and self.patience is not None
 
     def describe_budget(self, architectures: tuple[str, ...] = ARCHITECTURES) -> str:
-        """Return one sentence that says how much training each run got."""
+        """Return one sentence that states how much training each run got."""
         if self.budget == "images":
             return (
                 f"equal images: every run stopped at the end of the first batch that reached "

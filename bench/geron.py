@@ -119,7 +119,7 @@ def _gap_phrase(ranking: statistics.Ranking, architecture: str, noise: str) -> s
 
 
 def suitability_lines(scores: pd.DataFrame) -> list[str]:
-    """Return one bullet per claim of CLAIMS, answered from the test-MSE ranking of its dataset."""
+    """Return one bullet per claim of CLAIMS, decided by the test-MSE ranking of its dataset."""
     ranked = tables.ranked(scores)
     if ranked.empty:
         return []

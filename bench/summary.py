@@ -206,7 +206,7 @@ def _problems(records: list[dict[str, Any]], dataset: str) -> list[str]:
 
 
 def budget_sentences(records: list[dict[str, Any]]) -> list[str]:
-    """Return one sentence per profile in `records` that says how much training each run got."""
+    """Return one sentence per profile in `records` that states how much training each run got."""
     architectures = tuple(name for name in config.ARCHITECTURES if any(r.get("architecture") == name for r in records))
     profiles: dict[str, config.Profile] = {}
     spent: dict[str, list[float]] = {}

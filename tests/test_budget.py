@@ -94,7 +94,7 @@ def test_fingerprint_of_older_records_is_kept():
 @pytest.mark.parametrize("backend", helpers.backend_params())
 def test_images_budget_stops_at_its_batch(backend):
     # 300 images in batches of 64 ends after the 5th batch (320 images), in
-    # the second epoch, even when the plug-in asks for 4 batches per execution.
+    # the second epoch, even when the plug-in sets 4 batches per execution.
     profile = small_profile(budget="images", budget_amount=300)
     found = train_probe(profile, {"steps_per_execution": 4}, backend)
     assert found["images_seen"] == 320
