@@ -11,12 +11,14 @@ import json
 import os
 import pathlib
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
 
 BROWSER_NAMES = ("chromium", "chromium-browser")
 LOAD_SECONDS = 60
+CLEANUP_ATTEMPTS = 10
 FLAGS = (
     "--headless",
     "--no-sandbox",
@@ -57,6 +59,9 @@ class HeadlessChromium:
         self._replies, replies_write = os.pipe()
 
         def wire_pipes():
+            # A session of its own, so that __exit__ can stop the renderer and
+            # utility processes too: they write to the profile folder.
+            os.setsid()
             # Chromium reads commands on descriptor 3 and writes replies on 4.
             os.dup2(commands_read, 3)
             os.dup2(replies_write, 4)
@@ -74,11 +79,23 @@ class HeadlessChromium:
         return self
 
     def __exit__(self, *exc_info) -> None:
-        self._process.kill()
+        try:
+            os.killpg(self._process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
         self._process.wait(timeout=30)
         os.close(self._commands)
         os.close(self._replies)
-        self._profile.cleanup()
+        # SIGKILL is delivered asynchronously: a child may still write to the
+        # profile for a moment after the main process has been reaped.
+        for attempt in range(CLEANUP_ATTEMPTS):
+            try:
+                self._profile.cleanup()
+                return
+            except OSError:
+                if attempt == CLEANUP_ATTEMPTS - 1:
+                    raise
+                time.sleep(0.5)
 
     def _read_message(self) -> dict:
         while b"\0" not in self._buffer:
