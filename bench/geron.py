@@ -8,10 +8,13 @@ model suits Fashion-MNIST and the recurrent model suits digits, with the
 paired comparisons of `bench.statistics`.
 """
 
+import math
+from typing import Any
+
 import pandas as pd
 
 from bench import config, seed_summary, statistics, tables
-from bench.data import DISPLAY_NAMES
+from bench.data import DATASETS, DISPLAY_NAMES
 
 DATASET = "fashion_mnist"
 CODINGS_SIZE = 30
@@ -25,6 +28,9 @@ BOOK_TRAIN_IMAGES = 55_000
 BOOK_BATCH_SIZE = 32
 # The view under test: each architecture and the dataset it would suit best.
 CLAIMS = {"conv": "fashion_mnist", "recurrent": "mnist"}
+# A mean fall of validation MSE over the last epoch from which a model counts
+# as still learning.
+SETTLED_FALL = 0.01
 
 
 def _epochs_text(values: pd.Series) -> str:
@@ -133,7 +139,15 @@ def suitability_lines(scores: pd.DataFrame) -> list[str]:
         means = runs.groupby("architecture")["mse"].mean().sort_values()
         place = list(means.index).index(architecture) + 1
         name = DISPLAY_NAMES[dataset]
-        if ranking.winner == architecture:
+        # One run per architecture leaves no spread to test a gap against.
+        untested = all(math.isnan(comparison.p_value) for comparison in ranking.comparisons)
+        if untested:
+            answer = (
+                f"cannot be tested with one run per architecture. On {name} the {architecture} model ranks "
+                f"{place} of {len(means)} by test MSE ({means[architecture]:.4f}; lowest {means.iloc[0]:.4f}, "
+                f"{means.index[0]})"
+            )
+        elif ranking.winner == architecture:
             answer = f"holds: on {name} the {architecture} model has the lowest mean test MSE ({means.iloc[0]:.4f}) and beats both others beyond {seed_summary.noise_name(runs)}"
         else:
             if architecture == ranking.best or architecture in ranking.tied_with:
@@ -149,3 +163,56 @@ def suitability_lines(scores: pd.DataFrame) -> list[str]:
                 answer += f"; {gap}"
         lines.append(f"- \"The {architecture} model suits {name}\" {answer}.")
     return lines
+
+
+def last_epoch_fall(record: dict[str, Any]) -> float | None:
+    """Return how much a run's validation MSE fell over its last epoch, as a fraction of the epoch before."""
+    val_losses = ((record.get("training") or {}).get("history") or {}).get("val_loss") or []
+    if len(val_losses) < 2 or not val_losses[-2] > 0:
+        return None
+    return (val_losses[-2] - val_losses[-1]) / val_losses[-2]
+
+
+def settling_line(records: list[dict[str, Any]]) -> str:
+    """Return a sentence on whether the models were still learning when training ended.
+
+    A model whose validation MSE still fell in its last epoch may rank
+    differently after longer training, so the ranking holds only for the
+    budget the runs had.
+    """
+    falls: dict[str, dict[str, list[float]]] = {}
+    for record in records:
+        if record.get("kind") != "model" or record.get("status") != "ok":
+            continue
+        fall = last_epoch_fall(record)
+        if fall is not None:
+            falls.setdefault(record["dataset"], {}).setdefault(record["architecture"], []).append(fall)
+    if not falls:
+        return ""
+    parts = []
+    learning = []
+    for dataset in [name for name in DATASETS if name in falls]:
+        # Rounded as printed, so the rule agrees with the printed numbers.
+        means = {
+            architecture: round(sum(values) / len(values), 3)
+            for architecture in config.ARCHITECTURES
+            if (values := falls[dataset].get(architecture))
+        }
+        learning += [f"{DISPLAY_NAMES[dataset]} {name}" for name, mean in means.items() if mean >= SETTLED_FALL]
+        text = ", ".join(f"{architecture} {_change_text(mean)}" for architecture, mean in means.items())
+        parts.append(f"{DISPLAY_NAMES[dataset]}: {text}")
+    line = "Over its last epoch, the validation MSE of a run changed on average by: " + "; ".join(parts) + "."
+    if learning:
+        return line + (
+            f" Still learning (a fall of {SETTLED_FALL:.0%} or more): {', '.join(learning)}. These models may rank "
+            "differently after longer training, so the answers above hold for this training budget."
+        )
+    return line + (
+        f" No model's validation MSE fell by {SETTLED_FALL:.0%} or more in its last epoch, so longer training "
+        "is unlikely to change the ranking much."
+    )
+
+
+def _change_text(fall: float) -> str:
+    """Return a fall as a signed percentage change: a fall of 0.034 reads "−3.4%", a rise "+0.2%"."""
+    return f"{-fall:+.1%}".replace("-", "−")

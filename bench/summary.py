@@ -290,6 +290,9 @@ def summary_markdown(records: list[dict[str, Any]], table: pd.DataFrame, missing
                 "needs several seeds (the full profile uses three)."
             )
         lines += ["", "## Which architecture suits which dataset", "", intro, "", *suitability]
+        settling = geron.settling_line(records)
+        if settling:
+            lines += ["", settling]
     codings_sizes = {
         (record.get("spec") or {}).get("codings_size") for record in records if record.get("kind") == "model"
     } - {None}

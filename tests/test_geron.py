@@ -106,3 +106,63 @@ def test_published_table_lists_differences():
         assert phrase in lines[0], phrase
     assert all(line.split("|")[6].strip() == "–" for line in lines if line.startswith("| ") and "---" not in line and "architecture" not in line)
     assert "ours is recurrent, conv, stacked, the same." in lines[-1]
+
+
+def model_record(dataset: str, architecture: str, val_losses: list[float], status: str = "ok") -> dict:
+    return {
+        "kind": "model",
+        "status": status,
+        "dataset": dataset,
+        "architecture": architecture,
+        "training": {"history": {"loss": val_losses, "val_loss": val_losses}},
+    }
+
+
+def test_settling_line_names_the_models_still_learning():
+    records = [
+        model_record("fashion_mnist", "stacked", [0.0200, 0.0110, 0.01098]),
+        model_record("fashion_mnist", "stacked", [0.0200, 0.0110, 0.01100]),
+        # A fall of 5% and one of 3%: a mean of 4%.
+        model_record("fashion_mnist", "conv", [0.0300, 0.0200, 0.0190]),
+        model_record("fashion_mnist", "conv", [0.0300, 0.0200, 0.0194]),
+        model_record("mnist", "recurrent", [0.0200, 0.0100, 0.0101]),
+        # Ignored: a failed run, and a run with one epoch.
+        model_record("mnist", "conv", [0.0300, 0.0100], status="failed"),
+        model_record("mnist", "stacked", [0.0300]),
+        {"kind": "reference", "status": "ok", "dataset": "mnist", "architecture": "mean_image"},
+    ]
+    line = geron.settling_line(records)
+    assert line.startswith(
+        "Over its last epoch, the validation MSE of a run changed on average by: "
+        "MNIST: recurrent +1.0%; Fashion-MNIST: stacked −0.1%, conv −4.0%."
+    )
+    assert "Still learning (a fall of 1% or more): Fashion-MNIST conv." in line
+    assert line.endswith("so the answers above hold for this training budget.")
+
+
+def test_settling_line_when_every_model_has_settled():
+    records = [
+        model_record("mnist", "stacked", [0.0200, 0.0100, 0.00995]),
+        model_record("mnist", "conv", [0.0200, 0.0100, 0.0102]),
+    ]
+    line = geron.settling_line(records)
+    assert "MNIST: stacked −0.5%, conv +2.0%." in line
+    assert "Still learning" not in line
+    assert line.endswith("so longer training is unlikely to change the ranking much.")
+
+
+def test_settling_line_is_empty_without_histories():
+    assert geron.settling_line([model_record("mnist", "stacked", [0.01])]) == ""
+    assert geron.settling_line([]) == ""
+
+
+def test_claims_untested_with_one_run():
+    # One backend and one seed leave no spread to test a gap against.
+    scores = make_scores(
+        {("mnist", "stacked"): 0.0080, ("mnist", "conv"): 0.0094, ("mnist", "recurrent"): 0.00762},
+        GERON_EPOCHS,
+    )
+    scores = scores[(scores["backend"] == "tensorflow") & (scores["seed"] == 0)]
+    (line,) = geron.suitability_lines(scores)
+    assert line.startswith('- "The recurrent model suits MNIST" cannot be tested with one run per architecture.')
+    assert "the recurrent model ranks 1 of 3 by test MSE (0.0076; lowest 0.0076, recurrent)" in line
