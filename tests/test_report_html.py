@@ -6,12 +6,14 @@ import shutil
 
 import pytest
 
-from bench import cli, html_report, report
+from bench import cli, html_report, records, report
 from tests.browser import HeadlessChromium, find_chromium
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
-# The committed folders with a report.
-COMMITTED = ("baseline",)
+# The committed folders with a report: the gate's quick baseline, the full
+# profile with three seeds that decides the comparison, and its one-seed check
+# at Géron's batch size.
+COMMITTED = ("baseline", "full", "full-batch32")
 # CI sets this, so a missing browser fails the test there instead of skipping it.
 REQUIRE_BROWSER = os.environ.get("AEBENCH_REQUIRE_BROWSER") == "1"
 
@@ -95,9 +97,14 @@ def test_report_opens_in_headless_chromium(committed_copy):
 
     sections = {section["id"]: section for section in page["sections"]}
     assert set(sections) == {"mnist", "fashion_mnist", "provenance"}
+    expected_headings = ["Mean per architecture", "Reconstruction, per run", "Inpainting, per run", "Figures"]
+    # The parity table needs two backends; the batch-size check has one.
+    backends = {record["backend"] for record in records.load_records(copy) if record["kind"] == "model"}
+    if len(backends) > 1:
+        expected_headings.append("Backend parity")
     for dataset in ("mnist", "fashion_mnist"):
         headings = sections[dataset]["headings"]
-        for expected in ("Mean per architecture", "Backend parity", "Reconstruction, per run", "Inpainting, per run", "Figures"):
+        for expected in expected_headings:
             assert expected in headings, (dataset, expected)
         assert sections[dataset]["tables"] >= 4, dataset
         assert sections[dataset]["emptyTables"] == 0, dataset
@@ -106,3 +113,18 @@ def test_report_opens_in_headless_chromium(committed_copy):
     assert sections["provenance"]["tables"] == 1
     assert "data SHA-256" in page["text"]
 
+
+def test_full_results_have_three_seeds_and_intervals():
+    # The committed comparison: the full profile, three seeds, both datasets, with intervals and verdicts.
+    summary = (REPO_ROOT / "results" / "full" / report.SUMMARY_NAME).read_text()
+    assert "Training budget (full): epochs per architecture (stacked 20, conv 10, recurrent 10), no early stopping." in summary
+    # The conv and recurrent models were still learning after Géron's 10 epochs.
+    assert "Still learning (a fall of 1% or more): " in summary
+    for dataset in ("MNIST", "Fashion-MNIST"):
+        section = summary.split(f"\n## {dataset}\n", 1)[1].split("\n## ", 1)[0]
+        assert "| metric | conv (6 runs) | recurrent (6 runs) | stacked (6 runs) |" in section, dataset
+        assert " ± " in section
+        assert "### Beyond the noise" in section
+        assert "beyond the seed noise" in section
+    record_paths = list((REPO_ROOT / "results" / "full" / "runs").glob("*-seed*/record.json"))
+    assert len(record_paths) == 36
