@@ -8,7 +8,6 @@ model suits Fashion-MNIST and the recurrent model suits digits, with the
 paired comparisons of `bench.statistics`.
 """
 
-import math
 from typing import Any
 
 import pandas as pd
@@ -139,9 +138,7 @@ def suitability_lines(scores: pd.DataFrame) -> list[str]:
         means = runs.groupby("architecture")["mse"].mean().sort_values()
         place = list(means.index).index(architecture) + 1
         name = DISPLAY_NAMES[dataset]
-        # One run per architecture leaves no spread to test a gap against.
-        untested = all(math.isnan(comparison.p_value) for comparison in ranking.comparisons)
-        if untested:
+        if not ranking.tested:
             answer = (
                 f"cannot be tested with one run per architecture. On {name} the {architecture} model ranks "
                 f"{place} of {len(means)} by test MSE ({means[architecture]:.4f}; lowest {means.iloc[0]:.4f}, "

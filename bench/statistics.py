@@ -136,6 +136,11 @@ class Ranking:
         """The best architecture when it beats every other one beyond the noise, else None."""
         return None if self.tied_with else self.best
 
+    @property
+    def tested(self) -> bool:
+        """Whether any comparison has a p-value: with one run per architecture none has."""
+        return any(not math.isnan(comparison.p_value) for comparison in self.comparisons)
+
 
 def rank_architectures(scores: pd.DataFrame, metric: Metric) -> Ranking | None:
     """Return the best architecture on `metric` by mean, with those it does not beat beyond the noise."""

@@ -138,6 +138,8 @@ def _verdict(dataset: str, scores: pd.DataFrame, references: pd.DataFrame) -> st
         if behind:
             part += f", where {names[0]} beats {_join_words(behind)}"
         parts.append(part)
+    # NOTE: with one run per architecture (one backend, one seed) no ranking is
+    # tested, yet these sentences and the Beyond the noise section call every gap a tie.
     if parts:
         sentences.append(f"For reconstruction, beyond {seed_summary.noise_name(ranked)}: {'; '.join(parts)}.")
 
