@@ -78,9 +78,18 @@ def _difference_phrase(comparison: statistics.Comparison, ahead: str) -> str:
 
 
 def ranking_sentence(ranking: statistics.Ranking, noise: str = "the seed noise") -> str:
-    """Return one sentence: the winner on a metric, or the architectures that tie and by how much."""
+    """Return one sentence: the winner on a metric, or the architectures that tie and by how much.
+
+    With one run per architecture nothing is tested, and the sentence gives only the gaps by mean.
+    """
     metric = ranking.metric
     lookup = {frozenset((c.first, c.second)): c for c in ranking.comparisons}
+    if not ranking.tested:
+        parts = [
+            f"{other} {_difference_phrase(lookup[frozenset((ranking.best, other))], ranking.best)}"
+            for other in ranking.tied_with
+        ]
+        return f"On {metric.in_sentence}, {ranking.best} is ahead of {'; '.join(parts)}, but one run each cannot be tested."
     if ranking.winner is not None:
         parts = [
             f"{other} {_difference_phrase(lookup[frozenset((ranking.best, other))], ranking.best)}"
@@ -100,12 +109,21 @@ def comparison_lines(scores: pd.DataFrame) -> list[str]:
     """Return one bullet per metric from the paired comparisons."""
     ranked = tables.ranked(scores)
     lines = []
+    tested = False
     for metric in tables.METRICS:
         ranking = statistics.rank_architectures(ranked, metric)
         if ranking is not None and len(ranking.comparisons) > 0:
             lines.append(f"- {ranking_sentence(ranking, noise_name(ranked))}")
+            tested = tested or ranking.tested
     if not lines:
         return []
+    if not tested:
+        note = (
+            "Each architecture has one run here (one backend, one seed), so there is no noise to measure and no "
+            "gap below is tested; they are differences of single runs. Run with --seeds 0 1 2 for intervals and "
+            "p-values."
+        )
+        return [note, "", *lines]
     note = (
         "Each comparison pairs the runs of two architectures that share a backend and a seed, and tests the "
         "mean of the differences with a paired t-test; the p-values are Holm-adjusted over the architecture "

@@ -122,11 +122,14 @@ def _verdict(dataset: str, scores: pd.DataFrame, references: pd.DataFrame) -> st
 
     clear: dict[str, list[str]] = {}
     ties: dict[tuple[str, ...], list[str]] = {}
+    ahead: dict[str, list[str]] = {}
     for metric in tables.RECONSTRUCTION_METRICS:
         ranking = rankings.get(metric.key)
         if ranking is None:
             continue
-        if ranking.winner is not None:
+        if not ranking.tested:
+            ahead.setdefault(ranking.best, []).append(metric.in_sentence)
+        elif ranking.winner is not None:
             clear.setdefault(ranking.winner, []).append(metric.in_sentence)
         else:
             ties.setdefault((ranking.best, *ranking.tied_with), []).append(metric.in_sentence)
@@ -138,17 +141,30 @@ def _verdict(dataset: str, scores: pd.DataFrame, references: pd.DataFrame) -> st
         if behind:
             part += f", where {names[0]} beats {_join_words(behind)}"
         parts.append(part)
-    # NOTE: with one run per architecture (one backend, one seed) no ranking is
-    # tested, yet these sentences and the Beyond the noise section call every gap a tie.
     if parts:
         sentences.append(f"For reconstruction, beyond {seed_summary.noise_name(ranked)}: {'; '.join(parts)}.")
+    if ahead:
+        ahead_parts = [f"the {name} model is ahead on {_join_words(labels)}" for name, labels in ahead.items()]
+        sentences.append(
+            f"For reconstruction, with one run per architecture no gap can be tested; by single runs, {'; '.join(ahead_parts)}."
+        )
 
     inpainting = [rankings[m.key] for m in tables.INPAINTING_METRICS if rankings.get(m.key) is not None]
     wins: dict[str, int] = {}
     for ranking in inpainting:
         if ranking.winner is not None:
             wins[ranking.winner] = wins.get(ranking.winner, 0) + 1
-    if inpainting:
+    untested = [ranking for ranking in inpainting if not ranking.tested]
+    if untested and len(untested) == len(inpainting):
+        leads: dict[str, int] = {}
+        for ranking in untested:
+            leads[ranking.best] = leads.get(ranking.best, 0) + 1
+        ordered = sorted(leads.items(), key=lambda item: -item[1])
+        sentences.append(
+            f"For inpainting, the {len(inpainting)} scores cannot be tested with one run each; by single runs "
+            f"{_join_words([f'the {name} model leads {count}' for name, count in ordered])}."
+        )
+    elif inpainting:
         ordered = sorted(wins.items(), key=lambda item: -item[1])
         parts = [f"the {name} model wins {count}" for name, count in ordered]
         tied = len(inpainting) - sum(wins.values())
@@ -161,8 +177,10 @@ def _verdict(dataset: str, scores: pd.DataFrame, references: pd.DataFrame) -> st
     probe_sentence = _probe_verdict(rankings.get(tables.PROBE_METRICS[0].key), scores, references)
     if probe_sentence:
         sentences.append(probe_sentence)
-    if any(ranking is not None for ranking in rankings.values()):
+    if any(ranking is not None and ranking.tested for ranking in rankings.values()):
         sentences.append("The section Beyond the noise below gives the differences, intervals and p-values.")
+    elif any(ranking is not None for ranking in rankings.values()):
+        sentences.append("The section Beyond the noise below gives the gaps between the single runs.")
 
     not_beaten = _worse_than_reference(winners, references)
     if not_beaten:
@@ -176,13 +194,27 @@ def _verdict(dataset: str, scores: pd.DataFrame, references: pd.DataFrame) -> st
     return " ".join(sentences)
 
 
+def _interval_caveat(scores: pd.DataFrame) -> str:
+    """Return what the intervals of the mean table measure when they are not the seed noise."""
+    if scores["seed"].nunique() >= 2:
+        return ""
+    if scores["backend"].nunique() >= 2:
+        return " With one seed, each interval is the spread between the backends, not between seeds."
+    return " With one backend and one seed, each mean is a single run and has no interval."
+
+
 def _probe_verdict(ranking, scores: pd.DataFrame, references: pd.DataFrame) -> str:
     """Return the sentence on the linear probe: which codings it reads best, against the references."""
     key = tables.PROBE_METRICS[0].key
     if ranking is None or key not in scores:
         return ""
     mean = tables.ranked(scores).groupby("architecture")[key].mean()
-    if ranking.winner is not None:
+    if not ranking.tested:
+        sentence = (
+            f"A linear probe scores highest on the {ranking.best} codings (accuracy {mean[ranking.best]:.4f}), "
+            "one run each and so untested"
+        )
+    elif ranking.winner is not None:
         sentence = f"A linear probe reads the class best from the {ranking.winner} codings (accuracy {mean[ranking.winner]:.4f})"
     else:
         names = _join_words([ranking.best, *ranking.tied_with])
@@ -316,11 +348,7 @@ def summary_markdown(records: list[dict[str, Any]], table: pd.DataFrame, missing
                     "",
                     "Mean over backends and seeds ± the half-width of its 95% confidence interval (Student's t). "
                     "Bold marks an architecture that beats both others beyond the noise."
-                    + (
-                        ""
-                        if dataset_scores["seed"].nunique() >= 2
-                        else " With one seed, each interval is the spread between the backends, not between seeds."
-                    ),
+                    + _interval_caveat(dataset_scores),
                     "",
                     *averages,
                     "",

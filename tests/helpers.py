@@ -1,10 +1,12 @@
 """Helpers shared by the tests."""
 
+import itertools
 import json
 import os
 import subprocess
 import sys
 
+import pandas as pd
 import pytest
 
 import backends
@@ -45,3 +47,25 @@ def run_python(code: str, backend: str, timeout: float = 300) -> dict:
     )
     assert completed.returncode == 0, completed.stderr[-3000:]
     return json.loads(completed.stdout.strip().splitlines()[-1])
+
+
+def make_scores(mse: dict[tuple[str, str], float], epochs: dict[str, int]) -> pd.DataFrame:
+    """Return one score row per run for two backends and three seeds. Each run's MSE is its model's value plus a small wobble."""
+    rows = []
+    for (dataset, architecture), value in mse.items():
+        for (index, backend), seed in itertools.product(enumerate(("tensorflow", "torch")), (0, 1, 2)):
+            # Differs per architecture too, so paired differences vary and the t-test has a spread.
+            wobble = 1e-4 * ((seed * 3 + index * 5 + len(architecture)) % 4 - 1.5)
+            rows.append(
+                {
+                    "dataset": dataset,
+                    "architecture": architecture,
+                    "backend": backend,
+                    "seed": seed,
+                    "mse": value + wobble,
+                    "val_mse": value + wobble + 2e-4,
+                    "epochs_run": epochs[architecture],
+                    "collapsed": False,
+                }
+            )
+    return pd.DataFrame(rows)

@@ -1,36 +1,7 @@
 """The comparison with Géron's published numbers and the test of which architecture suits which dataset."""
 
-import itertools
-
-import pandas as pd
-
 from bench import config, geron
-
-BACKENDS = ("tensorflow", "torch")
-SEEDS = (0, 1, 2)
-
-
-def make_scores(mse: dict[tuple[str, str], float], epochs: dict[str, int]) -> pd.DataFrame:
-    """Return one row per run; each run's MSE is its model's value plus a small seeded wobble."""
-    rows = []
-    for (dataset, architecture), value in mse.items():
-        for (index, backend), seed in itertools.product(enumerate(BACKENDS), SEEDS):
-            # Differs per architecture too, so paired differences vary and the t-test has a spread.
-            wobble = 1e-4 * ((seed * 3 + index * 5 + len(architecture)) % 4 - 1.5)
-            rows.append(
-                {
-                    "dataset": dataset,
-                    "architecture": architecture,
-                    "backend": backend,
-                    "seed": seed,
-                    "mse": value + wobble,
-                    "val_mse": value + wobble + 2e-4,
-                    "epochs_run": epochs[architecture],
-                    "collapsed": False,
-                }
-            )
-    return pd.DataFrame(rows)
-
+from tests.helpers import make_scores
 
 GERON_EPOCHS = {"stacked": 20, "conv": 10, "recurrent": 10}
 FULL = config.PROFILES["full"]

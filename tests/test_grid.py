@@ -104,14 +104,17 @@ def test_grid_results_csv(smoke_grid):
 
 @pytest.mark.slow
 def test_grid_summary(smoke_grid):
-    output, _, _ = smoke_grid
+    output, _, chosen = smoke_grid
     summary = (output / report.SUMMARY_NAME).read_text()
     assert "## MNIST" in summary
     assert "## Fashion-MNIST" in summary
     assert "reference: mean training image" in summary
     assert "reference: hidden pixels left at 0" in summary
     # One epoch on 512 images can leave models collapsed, and then fewer architectures are compared.
-    compared = "For reconstruction, beyond the noise between backends:" in summary
+    if len(chosen) >= 2:
+        compared = "For reconstruction, beyond the noise between backends:" in summary
+    else:
+        compared = "with one run per architecture no gap can be tested" in summary
     assert compared or "can be ranked, so no architectures are compared" in summary
     assert "reference: probe on the raw pixels" in summary
     assert "### Mean per architecture" in summary
