@@ -92,20 +92,30 @@ def comparison_lines(scores: pd.DataFrame, profile: config.Profile, codings_size
 
     note = (
         f"Published numbers: {SOURCE}, Fashion-MNIST with 30 codings. Ours: the validation MSE of the weights each "
-        "run kept (per-pixel MSE on the 5,000 held-out training images, the quantity Keras prints as val_loss), "
-        "mean over backends and seeds ± the half-width of its 95% interval; the test MSE is on the 10,000 test images. "
+        f"run kept (per-pixel MSE on the {config.VALIDATION_SIZE:,} held-out training images, the quantity Keras prints as val_loss), "
+        f"mean over backends and seeds ± the half-width of its 95% interval; the test MSE is on {_test_images(profile)}. "
         f"Our setup differs from the book's: {'; '.join(setup_differences(profile, codings_sizes, same_epochs))}."
     )
     if not comparable:
         note += " With these differences only the order can be compared, so no ratio is given."
+    if len(ours) < 2:
+        return [note, "", *lines]
     published_order = sorted(ours, key=lambda name: PUBLISHED[name][1])
     our_order = sorted(ours, key=ours.get)
     order = (
         f"By mean, the book's order, best first, is {', '.join(published_order)}; ours is {', '.join(our_order)}"
         + (", the same." if published_order == our_order else ", which differs.")
-        + " The intervals above show which of our gaps exceed the noise."
     )
+    if ranked.groupby("architecture").size().max() >= 2:
+        order += " The intervals above show which of our gaps exceed the noise."
     return [note, "", *lines, "", order]
+
+
+def _test_images(profile: config.Profile) -> str:
+    """Return which test images a profile scores: all 10,000, or the first N."""
+    if profile.test_size is None:
+        return "the 10,000 test images"
+    return f"the first {profile.test_size:,} test images"
 
 
 def _gap_phrase(ranking: statistics.Ranking, architecture: str, noise: str) -> str:

@@ -79,6 +79,27 @@ def test_published_table_lists_differences():
     assert "ours is recurrent, conv, stacked, the same." in lines[-1]
 
 
+def test_published_table_single_run_smoke():
+    scores = make_scores({("fashion_mnist", "stacked"): 0.0300}, {"stacked": 1, "conv": 1, "recurrent": 1})
+    one_run = scores[(scores["backend"] == "tensorflow") & (scores["seed"] == 0)]
+    lines = geron.comparison_lines(one_run, config.PROFILES["smoke"], {30})
+    assert "the test MSE is on the first 1,000 test images" in lines[0]
+    # One architecture has no order to compare, and one run has no interval.
+    assert not any(line.startswith("By mean") for line in lines)
+    assert lines[-1].startswith("| stacked |")
+
+
+def test_published_order_without_intervals():
+    scores = make_scores(
+        {("fashion_mnist", "stacked"): 0.0132, ("fashion_mnist", "conv"): 0.0121},
+        {"stacked": 20, "conv": 10, "recurrent": 10},
+    )
+    one_run = scores[(scores["backend"] == "tensorflow") & (scores["seed"] == 0)]
+    lines = geron.comparison_lines(one_run, FULL, {30})
+    assert "the test MSE is on the 10,000 test images" in lines[0]
+    assert lines[-1] == "By mean, the book's order, best first, is conv, stacked; ours is conv, stacked, the same."
+
+
 def model_record(dataset: str, architecture: str, val_losses: list[float], status: str = "ok") -> dict:
     return {
         "kind": "model",
