@@ -114,17 +114,23 @@ def test_report_opens_in_headless_chromium(committed_copy):
     assert "data SHA-256" in page["text"]
 
 
-def test_full_results_have_three_seeds_and_intervals():
-    # The committed comparison: the full profile, three seeds, both datasets, with intervals and verdicts.
-    summary = (REPO_ROOT / "results" / "full" / report.SUMMARY_NAME).read_text()
-    assert "Training budget (full): epochs per architecture (stacked 20, conv 10, recurrent 10), no early stopping." in summary
+@pytest.mark.parametrize(
+    ("folder", "profile", "runs_per_architecture", "records"),
+    [("full", "full", 6, 36), ("full-batch32", "full[batch_size=32]", 3, 18)],
+)
+def test_full_results_seeds_and_intervals(folder, profile, runs_per_architecture, records):
+    # The committed comparisons: the full profile, three seeds, both datasets, with intervals and verdicts.
+    summary = (REPO_ROOT / "results" / folder / report.SUMMARY_NAME).read_text()
+    budget = f"Training budget ({profile}): epochs per architecture (stacked 20, conv 10, recurrent 10), no early stopping."
+    assert budget in summary
     # The conv and recurrent models were still learning after Géron's 10 epochs.
     assert "Still learning (a fall of 1% or more): " in summary
+    header = " | ".join(f"{name} ({runs_per_architecture} runs)" for name in ("conv", "recurrent", "stacked"))
     for dataset in ("MNIST", "Fashion-MNIST"):
         section = summary.split(f"\n## {dataset}\n", 1)[1].split("\n## ", 1)[0]
-        assert "| metric | conv (6 runs) | recurrent (6 runs) | stacked (6 runs) |" in section, dataset
+        assert f"| metric | {header} |" in section, dataset
         assert " ± " in section
         assert "### Beyond the noise" in section
         assert "beyond the seed noise" in section
-    record_paths = list((REPO_ROOT / "results" / "full" / "runs").glob("*-seed*/record.json"))
-    assert len(record_paths) == 36
+    record_paths = list((REPO_ROOT / "results" / folder / "runs").glob("*-seed*/record.json"))
+    assert len(record_paths) == records
