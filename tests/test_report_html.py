@@ -116,7 +116,7 @@ def test_report_opens_in_headless_chromium(committed_copy):
 
 @pytest.mark.parametrize(
     ("folder", "profile", "runs_per_architecture", "records"),
-    [("full", "full", 6, 36), ("full-batch32", "full[batch_size=32]", 3, 18)],
+    [("full", "full", 6, 36), ("full-batch32", "full[batch_size=32]", 6, 36)],
 )
 def test_full_results_seeds_and_intervals(folder, profile, runs_per_architecture, records):
     # The committed comparisons: the full profile, three seeds, both datasets, with intervals and verdicts.
