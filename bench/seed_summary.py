@@ -84,22 +84,17 @@ def ranking_sentence(ranking: statistics.Ranking, noise: str = "the seed noise")
     """
     metric = ranking.metric
     lookup = {frozenset((c.first, c.second)): c for c in ranking.comparisons}
+
+    def gap_to(other: str) -> str:
+        return f"{other} {_difference_phrase(lookup[frozenset((ranking.best, other))], ranking.best)}"
+
     if not ranking.tested:
-        parts = [
-            f"{other} {_difference_phrase(lookup[frozenset((ranking.best, other))], ranking.best)}"
-            for other in ranking.tied_with
-        ]
+        parts = [gap_to(other) for other in ranking.tied_with]
         return f"On {metric.in_sentence}, {ranking.best} is ahead of {'; '.join(parts)}, but one run each cannot be tested."
     if ranking.winner is not None:
-        parts = [
-            f"{other} {_difference_phrase(lookup[frozenset((ranking.best, other))], ranking.best)}"
-            for other in sorted({name for pair in lookup for name in pair} - {ranking.best})
-        ]
+        parts = [gap_to(other) for other in sorted({name for pair in lookup for name in pair} - {ranking.best})]
         return f"On {metric.in_sentence}, {ranking.best} is best beyond {noise}: it beats {'; '.join(parts)}."
-    parts = [
-        f"{ranking.best} is ahead of {other} {_difference_phrase(lookup[frozenset((ranking.best, other))], ranking.best)}"
-        for other in ranking.tied_with
-    ]
+    parts = [f"{ranking.best} is ahead of {gap_to(other)}" for other in ranking.tied_with]
     names = [ranking.best, *ranking.tied_with]
     names = f"{', '.join(names[:-1])} and {names[-1]}"
     return f"On {metric.in_sentence}, {names} tie: {'; '.join(parts)}, which is within {noise}."

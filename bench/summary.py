@@ -1,5 +1,6 @@
 """Write `summary.md`: per dataset, the tables and a verdict in plain sentences."""
 
+from collections import Counter
 from typing import Any
 
 import pandas as pd
@@ -154,15 +155,11 @@ def _verdict(dataset: str, scores: pd.DataFrame, references: pd.DataFrame) -> st
     for ranking in inpainting:
         if ranking.winner is not None:
             wins[ranking.winner] = wins.get(ranking.winner, 0) + 1
-    untested = [ranking for ranking in inpainting if not ranking.tested]
-    if untested and len(untested) == len(inpainting):
-        leads: dict[str, int] = {}
-        for ranking in untested:
-            leads[ranking.best] = leads.get(ranking.best, 0) + 1
-        ordered = sorted(leads.items(), key=lambda item: -item[1])
+    if inpainting and not any(ranking.tested for ranking in inpainting):
+        leads = Counter(ranking.best for ranking in inpainting).most_common()
         sentences.append(
             f"For inpainting, the {len(inpainting)} scores cannot be tested with one run each; by single runs "
-            f"{_join_words([f'the {name} model leads {count}' for name, count in ordered])}."
+            f"{_join_words([f'the {name} model leads {count}' for name, count in leads])}."
         )
     elif inpainting:
         ordered = sorted(wins.items(), key=lambda item: -item[1])
